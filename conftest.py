@@ -1,0 +1,51 @@
+"""Suite-wide test setup.
+
+Under CI=true a skipped test is a failure, with one exception: a test marked ``postgres``
+is skipped on the SQLite run (it runs again on the PostgreSQL run, where it may not skip).
+"""
+
+import os
+
+import pytest
+from django.db import connection
+
+CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+NEEDS_POSTGRES = "needs PostgreSQL"
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
+            item.add_marker(pytest.mark.skip(reason=f"{NEEDS_POSTGRES} (run with DATABASE_URL)"))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if not (CI and report.skipped):
+        return
+    reason = (
+        str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    )
+    if NEEDS_POSTGRES in reason and connection.vendor != "postgresql":
+        return
+    report.outcome = "failed"
+    report.longrepr = f"Skipped under CI=true, which counts as a failure: {reason}"
+
+
+@pytest.fixture
+def api():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def revops_api(db, api):
+    from reps.tests.factories import UserFactory
+
+    user = UserFactory(is_staff=True)
+    api.force_authenticate(user)
+    api.user = user
+    return api

@@ -1,0 +1,286 @@
+"""Pure normalisers for lead fields. Each returns the clean value or raises ValueError with a
+message fit to show the person who sent the data."""
+
+import re
+import unicodedata
+import zoneinfo
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+
+import phonenumbers
+import pycountry
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+# Names people write that pycountry does not know by that spelling.
+COUNTRY_ALIASES = {
+    "usa": "US",
+    "u.s.": "US",
+    "u.s.a.": "US",
+    "us of a": "US",
+    "america": "US",
+    "united states of america": "US",
+    "uk": "GB",
+    "u.k.": "GB",
+    "great britain": "GB",
+    "england": "GB",
+    "scotland": "GB",
+    "wales": "GB",
+    "northern ireland": "GB",
+    "britain": "GB",
+    "south korea": "KR",
+    "korea": "KR",
+    "north korea": "KP",
+    "russia": "RU",
+    "vietnam": "VN",
+    "iran": "IR",
+    "syria": "SY",
+    "laos": "LA",
+    "bolivia": "BO",
+    "venezuela": "VE",
+    "tanzania": "TZ",
+    "moldova": "MD",
+    "czech republic": "CZ",
+    "holland": "NL",
+    "the netherlands": "NL",
+    "uae": "AE",
+    "turkey": "TR",
+    "ivory coast": "CI",
+    "taiwan": "TW",
+    "hong kong": "HK",
+    "macau": "MO",
+    "deutschland": "DE",
+    "españa": "ES",
+    "brasil": "BR",
+}
+
+# Upper bounds of the employee size bands, smallest first.
+EMPLOYEE_BANDS = [
+    (10, "1-10"),
+    (50, "11-50"),
+    (200, "51-200"),
+    (500, "201-500"),
+    (1000, "501-1000"),
+    (5000, "1001-5000"),
+    (10000, "5001-10000"),
+]
+LARGEST_BAND = "10001+"
+
+_COMPANY_SUFFIXES = {
+    "inc",
+    "incorporated",
+    "llc",
+    "llp",
+    "ltd",
+    "limited",
+    "corp",
+    "corporation",
+    "co",
+    "company",
+    "gmbh",
+    "ag",
+    "sa",
+    "sas",
+    "sarl",
+    "srl",
+    "spa",
+    "bv",
+    "nv",
+    "plc",
+    "pty",
+    "oy",
+    "ab",
+    "as",
+    "kk",
+    "pte",
+    "group",
+    "holdings",
+}
+
+
+def normalize_email(raw: str) -> str:
+    email = raw.strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValueError("Enter a valid email address.") from None
+    return email
+
+
+def email_domain(email: str) -> str:
+    return email.rpartition("@")[2] if "@" in email else ""
+
+
+def domain_of(url_or_host: str) -> str:
+    """'https://www.Acme.com/pricing' → 'acme.com'."""
+    host = url_or_host.strip().lower()
+    host = re.sub(r"^[a-z][a-z0-9+.-]*://", "", host)
+    host = host.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    host = host.rsplit("@", 1)[-1].split(":", 1)[0].strip(".")
+    return host.removeprefix("www.")
+
+
+def normalize_website(raw: str) -> str:
+    host = domain_of(raw)
+    if not host:
+        return ""
+    if "." not in host or not re.fullmatch(r"[a-z0-9.-]+", host):
+        raise ValueError("Enter a web address like acme.com.")
+    return host
+
+
+@lru_cache(maxsize=4096)
+def normalize_country(raw: str) -> str:
+    text = raw.strip()
+    if not text:
+        return ""
+    alias = COUNTRY_ALIASES.get(text.lower())
+    if alias:
+        return alias
+    try:
+        return pycountry.countries.lookup(text).alpha_2
+    except LookupError:
+        pass
+    for country in pycountry.countries:
+        if getattr(country, "common_name", "").lower() == text.lower():
+            return country.alpha_2
+    raise ValueError(f"Unknown country {raw!r}: use a name or an ISO code such as DE or DEU.")
+
+
+@lru_cache(maxsize=4096)
+def normalize_state(raw: str, country: str) -> str:
+    """A state or region as its ISO 3166-2 code without the country ('California' → 'CA').
+    Unknown names are kept as written: regions are not always subdivisions."""
+    text = raw.strip()
+    if not text or not country:
+        return text
+    wanted = text.lower()
+    for sub in pycountry.subdivisions.get(country_code=country) or []:
+        code = sub.code.split("-", 1)[1]
+        if wanted in (code.lower(), sub.code.lower(), sub.name.lower()):
+            return code
+    return text
+
+
+def normalize_phone(raw: str, country: str) -> str:
+    text = raw.strip()
+    if not text:
+        return ""
+    if re.search(r"[^\d\s()+\-./]", re.sub(r"(?i)\s*(ext\.?|x)\s*\d+$", "", text)):
+        raise ValueError("Enter a phone number using digits, spaces, + ( ) - . only.")
+    digits = re.sub(r"\D", "", text)
+    if len(digits) < 6 or len(digits) > 15:
+        raise ValueError("A phone number has 6 to 15 digits.")
+    try:
+        number = phonenumbers.parse(text, country or None)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is not None and phonenumbers.is_valid_number(number):
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    # Without a country (or with a number the country's plan rejects) keep the digits, with
+    # a leading + when the sender gave one: still comparable for dedupe.
+    return ("+" if text.startswith("+") else "") + digits
+
+
+def employee_band(employees: int | None) -> str:
+    if employees is None:
+        return ""
+    for upper, band in EMPLOYEE_BANDS:
+        if employees <= upper:
+            return band
+    return LARGEST_BAND
+
+
+def parse_employees(raw: object) -> int | None:
+    """A head count: 250, '1,200', '51-200' (lower bound kept), '10000+'."""
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool):
+        raise ValueError("Enter a number of employees.")
+    if isinstance(raw, int):
+        value = raw
+    else:
+        text = str(raw).strip().replace(",", "").replace(" ", "")
+        match = re.fullmatch(r"(\d+)(?:\.0+)?(?:(?:-|\u2013|to)(\d+)|\+)?", text)
+        if not match:
+            raise ValueError("Enter a number of employees, e.g. 250 or 51-200.")
+        value = int(match.group(1))
+        if match.group(2) and int(match.group(2)) < value:
+            raise ValueError("The range's upper bound is below its lower bound.")
+    if value < 0:
+        raise ValueError("The number of employees cannot be negative.")
+    if value > 10_000_000:
+        raise ValueError("That is more employees than any company has.")
+    return value
+
+
+_MONEY_SUFFIX = {"k": Decimal(1_000), "m": Decimal(1_000_000), "b": Decimal(1_000_000_000)}
+
+
+def parse_money(raw: object) -> Decimal | None:
+    """Annual revenue: 1200000, '1,200,000', '$1.2M', '€800k'."""
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool):
+        raise ValueError("Enter an amount.")
+    text = str(raw).strip().lower().replace(",", "").replace(" ", "")
+    text = re.sub(r"^[$€£¥]|(usd|eur|gbp)$", "", text)
+    factor = Decimal(1)
+    if text and text[-1] in _MONEY_SUFFIX:
+        factor = _MONEY_SUFFIX[text[-1]]
+        text = text[:-1]
+    try:
+        value = (Decimal(text) * factor).quantize(Decimal("0.01"))
+    except InvalidOperation:
+        raise ValueError("Enter an amount, e.g. 1200000 or 1.2M.") from None
+    if value < 0:
+        raise ValueError("Revenue cannot be negative.")
+    if value >= Decimal("1e14"):
+        raise ValueError("That amount is too large.")
+    return value
+
+
+@lru_cache(maxsize=1)
+def _timezones() -> dict[str, str]:
+    return {name.lower(): name for name in zoneinfo.available_timezones()}
+
+
+def normalize_timezone(raw: str) -> str:
+    text = raw.strip()
+    if not text:
+        return ""
+    name = _timezones().get(text.lower())
+    if name is None:
+        raise ValueError(f"Unknown time zone {raw!r}: use an IANA name such as Europe/Berlin.")
+    return name
+
+
+@lru_cache(maxsize=1024)
+def normalize_language(raw: str) -> str:
+    text = raw.strip()
+    if not text:
+        return ""
+    base = re.split(r"[-_]", text)[0]
+    try:
+        language = pycountry.languages.lookup(base)
+    except LookupError:
+        raise ValueError(f"Unknown language {raw!r}: use a code such as en or a name.") from None
+    code = getattr(language, "alpha_2", "")
+    if not code:
+        raise ValueError(f"{raw!r} has no two-letter ISO 639-1 code.")
+    return code
+
+
+def normalize_company_name(raw: str) -> str:
+    """A key for matching company names: 'Acme, Inc.' and 'ACME' both give 'acme'."""
+    text = unicodedata.normalize("NFKD", raw).encode("ascii", "ignore").decode().lower()
+    text = text.replace("&", " and ")
+    words = re.sub(r"[^a-z0-9]+", " ", text).split()
+    while len(words) > 1 and words[-1] in _COMPANY_SUFFIXES:
+        words.pop()
+    return " ".join(words)
+
+
+def normalize_signal(raw: str) -> str:
+    """'Demo Request' → 'demo_request'."""
+    return re.sub(r"[^a-z0-9]+", "_", raw.strip().lower()).strip("_")

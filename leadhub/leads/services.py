@@ -1,0 +1,410 @@
+"""Every write to leads goes through these services; views, API, admin, commands and tasks
+call them. Each state change writes a LeadEvent in the same transaction."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Literal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from leadhub.leads.intake import LeadDataError, clean_lead_data
+from leadhub.leads.models import (
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
+    TRANSITIONS,
+    Account,
+    AccountDomain,
+    IdempotencyRecord,
+    Lead,
+    LeadEvent,
+    WebForm,
+)
+from leadhub.leads.normalize import domain_of, normalize_company_name
+from leadhub.leads.pipeline import pipeline_context, prepare
+
+Outcome = Literal["created", "duplicate", "replayed", "completed"]
+
+
+class LeadTransitionError(ValueError):
+    pass
+
+
+@dataclass
+class CaptureResult:
+    lead: Lead
+    outcome: Outcome
+
+    @property
+    def created(self) -> bool:
+        return self.outcome in ("created", "completed")
+
+
+def open_duplicate_of(data: Mapping[str, Any], *, exclude_pk: int | None = None) -> Lead | None:
+    """The open lead with the same email (case-insensitive) or phone, email match first."""
+    email, phone = data.get("email") or "", data.get("phone") or ""
+    if not email and not phone:
+        return None
+    match = Q()
+    if email:
+        match |= Q(email_lower=email.lower()) & ~Q(email="")
+    if phone:
+        match |= Q(phone=phone) & ~Q(phone="")
+    qs = Lead.objects.alias(email_lower=Lower("email")).filter(match, status__in=OPEN_STATUSES)
+    if exclude_pk is not None:
+        qs = qs.exclude(pk=exclude_pk)
+    found = list(qs.select_for_update(of=("self",)).order_by("pk")[:2])
+    if email:
+        for lead in found:
+            if lead.email.lower() == email.lower():
+                return lead
+    return found[0] if found else None
+
+
+def _fill_blanks(lead: Lead, data: Mapping[str, Any]) -> list[str]:
+    """Copy submitted values into fields the lead has empty; never overwrite what is known."""
+    filled = []
+    for name, value in data.items():
+        if name in ("status", "score", "score_band") or value in (None, "", [], {}):
+            continue
+        current = getattr(lead, name, None)
+        if current in (None, "", [], {}):
+            setattr(lead, name, value)
+            filled.append(name)
+    return filled
+
+
+def _resubmit(
+    lead: Lead, data: Mapping[str, Any], *, channel: str, actor, extra: dict | None = None
+) -> Lead:
+    filled = _fill_blanks(lead, data)
+    if filled:
+        lead.save(update_fields=[*filled, "updated_at"])
+    LeadEvent.objects.create(
+        lead=lead,
+        kind=LeadEvent.Kind.RESUBMITTED,
+        actor=actor,
+        data={
+            "channel": channel,
+            "filled": filled,
+            "source": data.get("source", ""),
+            **(extra or {}),
+        },
+    )
+    return lead
+
+
+def _insert(
+    data: dict[str, Any], *, channel: str, actor, form: WebForm | None, form_session: str
+) -> Lead:
+    prepared = prepare(data, pipeline_context([data]))
+    lead = Lead(
+        **prepared.fields,
+        account=prepared.account,
+        channel=channel,
+        form=form,
+        form_session=form_session,
+    )
+    lead.save(force_insert=True)
+    LeadEvent.objects.create(
+        lead=lead,
+        kind=LeadEvent.Kind.CAPTURED,
+        at=lead.captured_at,
+        actor=actor,
+        data={"channel": channel, "status": lead.status, **prepared.event},
+    )
+    return lead
+
+
+def _complete_partial(partial: Lead, data: dict[str, Any], *, channel: str, actor) -> CaptureResult:
+    duplicate = open_duplicate_of(data, exclude_pk=partial.pk)
+    if duplicate is not None:
+        partial.status, partial.closed_at = "junk", timezone.now()
+        partial.is_partial = False
+        partial.save(update_fields=["status", "closed_at", "is_partial", "updated_at"])
+        LeadEvent.objects.create(
+            lead=partial, kind=LeadEvent.Kind.MERGED, actor=actor, data={"into": duplicate.pk}
+        )
+        _resubmit(
+            duplicate, data, channel=channel, actor=actor, extra={"merged_partial": partial.pk}
+        )
+        return CaptureResult(duplicate, "duplicate")
+    base = {
+        f.name: getattr(partial, f.name) for f in Lead._meta.concrete_fields if not f.is_relation
+    }
+    base["is_partial"] = False
+    prepared = prepare(data, pipeline_context([{**base, **data}]), base=base)
+    for name, value in prepared.fields.items():
+        setattr(partial, name, value)
+    partial.is_partial = False
+    partial.account = prepared.account
+    partial.save()
+    LeadEvent.objects.create(
+        lead=partial,
+        kind=LeadEvent.Kind.COMPLETED,
+        actor=actor,
+        data={"channel": channel, "status": partial.status, **prepared.event},
+    )
+    return CaptureResult(partial, "completed")
+
+
+def _idempotent_lead(scope: str, key: str) -> Lead | None:
+    cutoff = timezone.now() - timedelta(hours=settings.LEADHUB_IDEMPOTENCY_TTL_HOURS)
+    record = (
+        IdempotencyRecord.objects.filter(
+            scope=scope, key=key, created_at__gte=cutoff, lead__isnull=False
+        )
+        .select_related("lead")
+        .first()
+    )
+    return record.lead if record else None
+
+
+def lead_capture(
+    *,
+    data: Mapping[str, Any],
+    channel: str,
+    actor=None,
+    idempotency: tuple[str, str] | None = None,
+    form: WebForm | None = None,
+    form_session: str = "",
+    default_source: str = "",
+    unknown: Literal["error", "custom"] = "error",
+) -> CaptureResult:
+    """Validate, dedupe, match, enrich, score and store one lead.
+
+    ``idempotency`` is (scope, key): a second call with the same pair returns the first
+    call's lead ("replayed") and writes nothing. An open lead with the same email or phone
+    takes the submission instead of a new lead ("duplicate", with a ``resubmitted`` event).
+    With a ``form_session`` that has a partial lead, that lead is completed ("completed").
+    Raises LeadDataError (nothing written) when the data is invalid.
+    """
+    cleaned = clean_lead_data(data, unknown=unknown)
+    if default_source and not cleaned.get("source"):
+        cleaned["source"] = default_source
+    if idempotency and (lead := _idempotent_lead(*idempotency)) is not None:
+        return CaptureResult(lead, "replayed")
+    try:
+        with transaction.atomic():
+            return _capture(
+                cleaned,
+                channel=channel,
+                actor=actor,
+                idempotency=idempotency,
+                form=form,
+                form_session=form_session,
+            )
+    except IntegrityError:
+        # Only the idempotency claim can get here: another request with the same key
+        # committed first. Its lead is the answer.
+        if idempotency and (lead := _idempotent_lead(*idempotency)) is not None:
+            return CaptureResult(lead, "replayed")
+        raise
+
+
+def _capture(
+    cleaned: dict[str, Any], *, channel: str, actor, idempotency, form, form_session
+) -> CaptureResult:
+    record = None
+    if idempotency:
+        scope, key = idempotency
+        # An expired record would block the claim below; it is forgotten first. A live one
+        # (from a request that committed after our look-up) stays and makes the claim fail.
+        cutoff = timezone.now() - timedelta(hours=settings.LEADHUB_IDEMPOTENCY_TTL_HOURS)
+        IdempotencyRecord.objects.filter(scope=scope, key=key, created_at__lt=cutoff).delete()
+        record = IdempotencyRecord.objects.create(scope=scope, key=key)
+
+    result = None
+    if form is not None and form_session:
+        partial = (
+            Lead.objects.select_for_update()
+            .filter(form=form, form_session=form_session, is_partial=True, status__in=OPEN_STATUSES)
+            .first()
+        )
+        if partial is not None:
+            result = _complete_partial(partial, cleaned, channel=channel, actor=actor)
+            form_session = ""
+    if result is None:
+        if (existing := open_duplicate_of(cleaned)) is not None:
+            result = CaptureResult(
+                _resubmit(existing, cleaned, channel=channel, actor=actor), "duplicate"
+            )
+        else:
+            try:
+                with transaction.atomic():
+                    lead = _insert(
+                        cleaned, channel=channel, actor=actor, form=form, form_session=form_session
+                    )
+                result = CaptureResult(lead, "created")
+            except IntegrityError:
+                # A concurrent submission from the same person committed between our lookup
+                # and our insert; the unique index caught it. It is now a resubmission.
+                existing = open_duplicate_of(cleaned)
+                if existing is None:
+                    raise
+                result = CaptureResult(
+                    _resubmit(existing, cleaned, channel=channel, actor=actor), "duplicate"
+                )
+    if record is not None:
+        record.lead = result.lead
+        record.save(update_fields=["lead"])
+    return result
+
+
+def lead_capture_partial(
+    *, form: WebForm, form_session: str, data: Mapping[str, Any]
+) -> tuple[Lead | None, dict[str, list[str]]]:
+    """Store what a visitor has typed so far. Invalid fields are left out and returned as
+    errors; the valid ones are kept. Returns (lead or None, errors): None when the visitor is
+    already an open lead (the final submission will count as a resubmission) or typed
+    nothing usable yet."""
+    try:
+        cleaned = clean_lead_data(data, partial=True)
+        errors: dict[str, list[str]] = {}
+    except LeadDataError as exc:
+        errors = exc.errors
+        cleaned = clean_lead_data({k: v for k, v in data.items() if k not in errors}, partial=True)
+    cleaned = {k: v for k, v in cleaned.items() if v not in (None, "", [], {})}
+    if not cleaned:
+        return None, errors
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().filter(form=form, form_session=form_session).first()
+        if lead is not None and not lead.is_partial:
+            return lead, errors  # already submitted: late field events change nothing
+        if lead is None:
+            if open_duplicate_of(cleaned) is not None:
+                return None, errors
+            data = {**cleaned, "is_partial": True, "source": cleaned.get("source") or form.source}
+            prepared = prepare(data, pipeline_context([data]))
+            lead = Lead(
+                **prepared.fields,
+                account=prepared.account,
+                channel="form",
+                form=form,
+                form_session=form_session,
+            )
+            lead.save(force_insert=True)
+            LeadEvent.objects.create(
+                lead=lead, kind=LeadEvent.Kind.PARTIAL_CAPTURED, data={"fields": sorted(cleaned)}
+            )
+            return lead, errors
+        changed = {k: v for k, v in cleaned.items() if getattr(lead, k) != v}
+        if changed and open_duplicate_of(changed, exclude_pk=lead.pk) is not None:
+            # This email or phone belongs to an open lead; the partial must not take it.
+            (
+                changed.pop("email", None),
+                changed.pop("email_domain", None),
+                changed.pop("phone", None),
+            )
+        if changed:
+            for name, value in changed.items():
+                setattr(lead, name, value)
+            lead.save(update_fields=[*changed, "updated_at"])
+            LeadEvent.objects.create(
+                lead=lead, kind=LeadEvent.Kind.PARTIAL_UPDATED, data={"fields": sorted(changed)}
+            )
+        return lead, errors
+
+
+_STAMPS = {"assigned": "assigned_at", "accepted": "accepted_at", "contacted": "first_touch_at"}
+
+
+def lead_transition(*, lead_id: int, status: str, actor=None, reason: str = "") -> Lead:
+    """Move a lead to ``status`` if the lifecycle allows it; LeadTransitionError if not."""
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().get(pk=lead_id)
+        allowed = TRANSITIONS.get(lead.status, frozenset())
+        if status not in allowed:
+            options = ", ".join(sorted(allowed)) or "none: it is closed"
+            raise LeadTransitionError(
+                f"A {lead.status} lead cannot become {status}. Allowed next statuses: {options}."
+            )
+        previous = lead.status
+        lead.status = status
+        fields = ["status", "updated_at"]
+        now = timezone.now()
+        stamp = _STAMPS.get(status)
+        if stamp and getattr(lead, stamp) is None:
+            setattr(lead, stamp, now)
+            fields.append(stamp)
+        if status in CLOSED_STATUSES:
+            lead.closed_at = now
+            fields.append("closed_at")
+        lead.save(update_fields=fields)
+        LeadEvent.objects.create(
+            lead=lead,
+            kind=LeadEvent.Kind.STATUS_CHANGED,
+            at=now,
+            actor=actor,
+            data={"from": previous, "to": status, "reason": reason},
+        )
+        return lead
+
+
+def lead_update(*, lead_id: int, data: Mapping[str, Any], actor=None) -> Lead:
+    """Edit a lead's fields (admin, later the lead page): validated like intake, re-scored,
+    with an ``updated`` event listing each change."""
+    cleaned = clean_lead_data(data, partial=True)
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().get(pk=lead_id)
+        changes = {k: v for k, v in cleaned.items() if getattr(lead, k) != v}
+        if not changes:
+            return lead
+        if open_duplicate_of(changes, exclude_pk=lead.pk) is not None and lead.is_open:
+            raise LeadDataError({"email": ["Another open lead has this email or phone."]})
+        before = {k: getattr(lead, k) for k in changes}
+        base = {
+            f.name: getattr(lead, f.name) for f in Lead._meta.concrete_fields if not f.is_relation
+        }
+        merged = {**base, **changes}
+        prepared = prepare(changes, pipeline_context([merged]), base=base)
+        for name in ("score", "score_band"):
+            changes[name] = prepared.fields[name]
+        for name, value in changes.items():
+            setattr(lead, name, value)
+        lead.save(update_fields=[*changes, "updated_at"])
+        LeadEvent.objects.create(
+            lead=lead,
+            kind=LeadEvent.Kind.UPDATED,
+            actor=actor,
+            data={"changes": {k: [str(before[k]), str(changes[k])] for k in before}},
+        )
+        return lead
+
+
+def lead_note(*, lead_id: int, text: str, actor=None) -> LeadEvent:
+    text = text.strip()
+    if not text:
+        raise LeadDataError({"text": ["Write something."]})
+    return LeadEvent.objects.create(
+        lead_id=lead_id, kind=LeadEvent.Kind.NOTE, actor=actor, data={"text": text}
+    )
+
+
+def account_save(*, account: Account, domains: list[str] | None = None) -> Account:
+    """Save an account with its matching key, and optionally replace its domains."""
+    with transaction.atomic():
+        account.name_key = normalize_company_name(account.name)
+        account.save()
+        if domains is not None:
+            clean = sorted({domain_of(d) for d in domains} - {""})
+            taken = AccountDomain.objects.filter(domain__in=clean).exclude(account=account)
+            if taken.exists():
+                raise LeadDataError(
+                    {
+                        "domains": [
+                            f"{d.domain} belongs to {d.account}."
+                            for d in taken.select_related("account")
+                        ]
+                    }
+                )
+            account.domains.exclude(domain__in=clean).delete()
+            existing = set(account.domains.values_list("domain", flat=True))
+            AccountDomain.objects.bulk_create(
+                [AccountDomain(account=account, domain=d) for d in clean if d not in existing]
+            )
+        return account
