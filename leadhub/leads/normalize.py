@@ -261,8 +261,12 @@ def normalize_language(raw: str) -> str:
     if not text:
         return ""
     base = re.split(r"[-_]", text)[0]
+    # Codes first: lookup() alone takes "en" for the language *named* En (alpha-3 enc).
+    language = pycountry.languages.get(alpha_2=base.lower()) or pycountry.languages.get(
+        alpha_3=base.lower()
+    )
     try:
-        language = pycountry.languages.lookup(base)
+        language = language or pycountry.languages.lookup(base)
     except LookupError:
         raise ValueError(f"Unknown language {raw!r}: use a code such as en or a name.") from None
     code = getattr(language, "alpha_2", "")

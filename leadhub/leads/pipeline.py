@@ -64,9 +64,15 @@ def pipeline_context(batch: Iterable[Mapping[str, Any]]) -> PipelineContext:
         candidates = {c for d in domains for c in _domain_candidates(d)}
         for row in AccountDomain.objects.filter(domain__in=candidates).select_related("account"):
             ctx.accounts_by_domain[row.domain] = row.account
-    names = {normalize_company_name(d.get("company") or "") for d in batch}
-    for facts in ctx.enrichment.values():
-        names.add(normalize_company_name(facts[1].get("company") or ""))
+    # Company names are looked up only for leads whose domain matched no account.
+    names = set()
+    for data in batch:
+        domain = company_domain(data)
+        if domain and any(c in ctx.accounts_by_domain for c in _domain_candidates(domain)):
+            continue
+        names.add(normalize_company_name(data.get("company") or ""))
+        if domain in ctx.enrichment:
+            names.add(normalize_company_name(ctx.enrichment[domain][1].get("company") or ""))
     names.discard("")
     if names:
         for account in Account.objects.filter(name_key__in=names).order_by("-id"):

@@ -152,16 +152,15 @@ def _complete_partial(partial: Lead, data: dict[str, Any], *, channel: str, acto
     return CaptureResult(partial, "completed")
 
 
-def _idempotent_lead(scope: str, key: str) -> Lead | None:
+def _idempotency_record(scope: str, key: str) -> tuple[Lead | None, bool]:
+    """(the lead a live record points to, whether an expired record is in the way)."""
+    record = IdempotencyRecord.objects.filter(scope=scope, key=key).select_related("lead").first()
+    if record is None:
+        return None, False
     cutoff = timezone.now() - timedelta(hours=settings.LEADHUB_IDEMPOTENCY_TTL_HOURS)
-    record = (
-        IdempotencyRecord.objects.filter(
-            scope=scope, key=key, created_at__gte=cutoff, lead__isnull=False
-        )
-        .select_related("lead")
-        .first()
-    )
-    return record.lead if record else None
+    if record.created_at < cutoff:
+        return None, True
+    return record.lead, False
 
 
 def lead_capture(
@@ -186,38 +185,32 @@ def lead_capture(
     cleaned = clean_lead_data(data, unknown=unknown)
     if default_source and not cleaned.get("source"):
         cleaned["source"] = default_source
-    if idempotency and (lead := _idempotent_lead(*idempotency)) is not None:
-        return CaptureResult(lead, "replayed")
+    stale = False
+    if idempotency:
+        lead, stale = _idempotency_record(*idempotency)
+        if lead is not None:
+            return CaptureResult(lead, "replayed")
     try:
         with transaction.atomic():
-            return _capture(
-                cleaned,
-                channel=channel,
-                actor=actor,
-                idempotency=idempotency,
-                form=form,
-                form_session=form_session,
+            if stale:
+                IdempotencyRecord.objects.filter(scope=idempotency[0], key=idempotency[1]).delete()
+            result = _capture(
+                cleaned, channel=channel, actor=actor, form=form, form_session=form_session
             )
+            if idempotency:
+                # The key is claimed last. If a concurrent request with the same key got there
+                # first, this insert waits for it, then fails and rolls back all we wrote.
+                IdempotencyRecord.objects.create(
+                    scope=idempotency[0], key=idempotency[1], lead=result.lead
+                )
+            return result
     except IntegrityError:
-        # Only the idempotency claim can get here: another request with the same key
-        # committed first. Its lead is the answer.
-        if idempotency and (lead := _idempotent_lead(*idempotency)) is not None:
+        if idempotency and (lead := _idempotency_record(*idempotency)[0]) is not None:
             return CaptureResult(lead, "replayed")
         raise
 
 
-def _capture(
-    cleaned: dict[str, Any], *, channel: str, actor, idempotency, form, form_session
-) -> CaptureResult:
-    record = None
-    if idempotency:
-        scope, key = idempotency
-        # An expired record would block the claim below; it is forgotten first. A live one
-        # (from a request that committed after our look-up) stays and makes the claim fail.
-        cutoff = timezone.now() - timedelta(hours=settings.LEADHUB_IDEMPOTENCY_TTL_HOURS)
-        IdempotencyRecord.objects.filter(scope=scope, key=key, created_at__lt=cutoff).delete()
-        record = IdempotencyRecord.objects.create(scope=scope, key=key)
-
+def _capture(cleaned: dict[str, Any], *, channel: str, actor, form, form_session) -> CaptureResult:
     result = None
     if form is not None and form_session:
         partial = (
@@ -249,9 +242,6 @@ def _capture(
                 result = CaptureResult(
                     _resubmit(existing, cleaned, channel=channel, actor=actor), "duplicate"
                 )
-    if record is not None:
-        record.lead = result.lead
-        record.save(update_fields=["lead"])
     return result
 
 

@@ -1,0 +1,45 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start(**env: str) -> subprocess.CompletedProcess:
+    """Import the settings in a fresh interpreter, as a server process would at start-up."""
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "LEADHUB_ENV"}}
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "leadhub.settings", **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_production_refuses_to_start_with_the_default_secret_key():
+    result = start(LEADHUB_ENV="production", DEBUG="0", ALLOWED_HOSTS="leads.example.com")
+    assert result.returncode != 0
+    assert "set SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_to_start_with_debug_on():
+    result = start(LEADHUB_ENV="production", DEBUG="1", SECRET_KEY="x" * 50)
+    assert result.returncode != 0
+    assert "DEBUG is on" in result.stderr
+
+
+def test_production_starts_with_a_real_key_and_debug_off():
+    result = start(LEADHUB_ENV="production", SECRET_KEY="k" * 50, ALLOWED_HOSTS="leads.example.com")
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(("name", "value"), [("DEBUG", "maybe"), ("CONN_MAX_AGE", "ten")])
+def test_bad_environment_values_stop_the_process_with_the_variable_named(name, value):
+    result = start(**{name: value})
+    assert result.returncode != 0
+    assert name in result.stderr
