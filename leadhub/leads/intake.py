@@ -91,7 +91,10 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, bool | list | dict):
         raise ValueError("Must be text.")
-    return str(value).strip()
+    text = str(value).strip()
+    if "\x00" in text:
+        raise ValueError("Null characters are not allowed.")
+    return text
 
 
 def _list(value: Any, field: str) -> list[str]:

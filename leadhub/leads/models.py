@@ -1,6 +1,7 @@
 """The lead, its account, its event log, and the admin-editable pipeline configuration."""
 
 import hashlib
+import re
 import secrets
 
 from django.conf import settings
@@ -136,9 +137,14 @@ class WebForm(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def origin_list(self) -> set[str]:
+        return {line.strip().rstrip("/").lower() for line in self.allowed_origins.splitlines()} - {
+            ""
+        }
+
     def origin_allowed(self, origin: str) -> bool:
-        allowed = {line.strip().rstrip("/") for line in self.allowed_origins.splitlines()}
-        return origin.rstrip("/") in allowed
+        origin = origin.strip().rstrip("/").lower()
+        return bool(origin) and origin in self.origin_list()
 
     def clean(self) -> None:
         from leadhub.leads.intake import FORM_FIELDS
@@ -150,6 +156,13 @@ class WebForm(models.Model):
         if missing:
             raise ValidationError(
                 {"required_fields": f"Required but not on the form: {', '.join(missing)}."}
+            )
+        if "email" not in self.fields and "phone" not in self.fields:
+            raise ValidationError({"fields": "A form needs an email or a phone field."})
+        bad = [o for o in self.origin_list() if not re.fullmatch(r"https?://[a-z0-9.-]+(:\d+)?", o)]
+        if bad:
+            raise ValidationError(
+                {"allowed_origins": f"Not an origin (scheme://host[:port]): {', '.join(bad)}."}
             )
 
 

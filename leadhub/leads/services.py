@@ -221,6 +221,10 @@ def _capture(cleaned: dict[str, Any], *, channel: str, actor, form, form_session
         if partial is not None:
             result = _complete_partial(partial, cleaned, channel=channel, actor=actor)
             form_session = ""
+        elif Lead.objects.filter(form=form, form_session=form_session).exists():
+            # This page already made a lead (submitted, or a partial since closed): sending
+            # it again is a submission of its own.
+            form_session = ""
     if result is None:
         if (existing := open_duplicate_of(cleaned)) is not None:
             result = CaptureResult(
