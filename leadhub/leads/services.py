@@ -307,16 +307,21 @@ def lead_capture_partial(
 _STAMPS = {"assigned": "assigned_at", "accepted": "accepted_at", "contacted": "first_touch_at"}
 
 
+def lead_transition_refusal(current: str, target: str) -> str | None:
+    """Why the lifecycle refuses ``current`` → ``target``; None when it allows it."""
+    allowed = TRANSITIONS.get(current, frozenset())
+    if target in allowed:
+        return None
+    options = ", ".join(sorted(allowed)) or "none: it is closed"
+    return f"A {current} lead cannot become {target}. Allowed next statuses: {options}."
+
+
 def lead_transition(*, lead_id: int, status: str, actor=None, reason: str = "") -> Lead:
     """Move a lead to ``status`` if the lifecycle allows it; LeadTransitionError if not."""
     with transaction.atomic():
         lead = Lead.objects.select_for_update().get(pk=lead_id)
-        allowed = TRANSITIONS.get(lead.status, frozenset())
-        if status not in allowed:
-            options = ", ".join(sorted(allowed)) or "none: it is closed"
-            raise LeadTransitionError(
-                f"A {lead.status} lead cannot become {status}. Allowed next statuses: {options}."
-            )
+        if refusal := lead_transition_refusal(lead.status, status):
+            raise LeadTransitionError(refusal)
         previous = lead.status
         lead.status = status
         fields = ["status", "updated_at"]

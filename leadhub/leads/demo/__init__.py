@@ -1,0 +1,24 @@
+"""The demo company behind ``manage.py seed_demo``.
+
+Three sales teams in their time zones, accounts with domains and owners, a local enrichment
+table, scoring rules, two web forms, an intake key, and a month of leads. The leads go
+through ``lead_capture`` like real ones (normalised, deduplicated, matched, enriched,
+scored, with events); only their timestamps are then moved back into the past month, the
+one thing the real pipeline cannot be asked to do.
+
+Reproducible: everything is drawn from ``random.Random(SEED)`` in a fixed order, before the
+database is looked at, so every fresh database gets the same company (lead times are
+relative to the moment of seeding).
+
+Idempotent: set-up rows are created when missing, by natural key (team name, username,
+account name, domain, rule name, form slug, key name), and never overwritten, so what
+RevOps change in the admin survives ``make run``. Leads are created only when no demo lead
+exists yet. Every demo lead carries ``custom.demo = true``: that is the marker, and it lets
+anyone find (or delete) the fabricated leads. The pipeline thresholds are the demo's only
+when the settings row does not exist yet. One transaction: an interrupted run leaves
+nothing half-built.
+"""
+
+from leadhub.leads.demo.seed import DemoSummary, seed_demo
+
+__all__ = ["DemoSummary", "seed_demo"]

@@ -1,0 +1,75 @@
+"""manage.py demo_login: a superuser "demo" for trying LeadHub on a laptop, and its password.
+
+The password is random, made once and kept in var/demo-login.txt (mode 0600, git-ignored),
+so `make run` prints the same login every time. Without that file a new password is made
+and set. Refused in production, where a superuser with a password in a file has no place.
+"""
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+
+from leadhub.leads.selectors import REVOPS_GROUP
+
+USERNAME = "demo"
+GROUPS = (REVOPS_GROUP, "Rep", "Manager")
+URL = "http://127.0.0.1:8000/admin/"
+
+
+class Command(BaseCommand):
+    help = "Create (or reuse) the demo superuser and print its login. Not in production."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--file",
+            type=Path,
+            default=Path(settings.BASE_DIR) / "var" / "demo-login.txt",
+            help="Where the password is kept (default: var/demo-login.txt).",
+        )
+
+    def handle(self, *args: Any, file: Path, **options: Any) -> None:
+        if settings.PRODUCTION:
+            raise CommandError(
+                "demo_login creates a superuser whose password sits in a file; "
+                "it does not run with LEADHUB_ENV=production."
+            )
+        with transaction.atomic():
+            groups = [Group.objects.get_or_create(name=name)[0] for name in GROUPS]
+            user, created = get_user_model().objects.get_or_create(
+                username=USERNAME,
+                defaults={"email": "demo@leadhub.example", "first_name": "Demo"},
+            )
+            user.is_active = user.is_staff = user.is_superuser = True
+            password = None if created else read_password(file)
+            if password is None:
+                password = secrets.token_urlsafe(12)
+                write_password(file, password)
+                user.set_password(password)
+            elif not user.check_password(password):
+                # Changed in the admin since: the file is what people read, so it wins.
+                user.set_password(password)
+            user.save()
+            user.groups.add(groups[0])
+        self.stdout.write(f"Demo login: {URL}  user: {USERNAME}  password: {password}")
+
+
+def read_password(file: Path) -> str | None:
+    try:
+        return file.read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def write_password(file: Path, password: str) -> None:
+    file.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(password + "\n")
+    os.chmod(file, 0o600)  # O_CREAT's mode applies only to a new file
