@@ -1,0 +1,536 @@
+"""CSV import: stream a spreadsheet of leads through the same validation, dedupe and
+pipeline as the API, in chunks, with a per-row error report.
+
+The file is never held in memory: rows are read one at a time and stored ``CHUNK_SIZE`` at
+a time, each chunk in its own transaction with a fixed number of queries (one dedupe
+lookup, one ``pipeline_context``, bulk inserts). A bad row is reported by its spreadsheet
+row number (the header is row 1) and skipped; the good rows are kept.
+
+Dedupe follows ``services.lead_capture`` row for row: a row whose email (any case) or
+phone belongs to an open lead, or to an earlier row of the same file, creates no lead but
+a ``resubmitted`` event on that lead and fills its blank fields.
+"""
+
+import codecs
+import csv
+import io
+import itertools
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from typing import IO, Any, NamedTuple
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from leadhub.leads.intake import LEAD_FIELDS, LeadDataError, clean_lead_data
+from leadhub.leads.models import OPEN_STATUSES, Lead, LeadEvent
+from leadhub.leads.normalize import normalize_signal
+from leadhub.leads.pipeline import pipeline_context, prepare
+from leadhub.leads.services import _fill_blanks, lead_capture
+
+CHUNK_SIZE = 500
+# The report keeps this many (row, field, reason) entries; further ones are only counted.
+MAX_ERRORS = 1_000
+CHANNEL = "import"
+
+# The header names people use for each lead field, besides the field's own name. Matching
+# ignores case, surrounding spaces, and spaces, dashes and underscores inside the name, so
+# "E-mail", "e_mail" and "EMAIL" are the same header. docs/import.md lists this table.
+HEADER_ALIASES: dict[str, tuple[str, ...]] = {
+    "email": ("E-mail", "Email Address", "E-mail Address", "Work Email", "Business Email"),
+    "first_name": ("First Name", "Given Name", "Forename"),
+    "last_name": ("Last Name", "Surname", "Family Name"),
+    "phone": (
+        "Phone Number",
+        "Mobile",
+        "Mobile Phone",
+        "Mobile Number",
+        "Cell",
+        "Cell Phone",
+        "Telephone",
+        "Tel",
+        "Work Phone",
+    ),
+    "title": ("Job Title", "Position", "Job Position"),
+    "company": (
+        "Company Name",
+        "Organisation",
+        "Organization",
+        "Organisation Name",
+        "Organization Name",
+        "Account Name",
+        "Account",
+    ),
+    "website": ("Web Site", "Company Website", "Website URL", "URL", "Homepage"),
+    "industry": ("Sector", "Vertical"),
+    "employees": (
+        "No. of Employees",
+        "Number of Employees",
+        "Employee Count",
+        "Company Size",
+        "Headcount",
+    ),
+    "annual_revenue": ("Annual Revenue", "Revenue"),
+    "country": ("Country Code", "Country/Region", "Country or Region"),
+    "state": ("State/Province", "State or Province", "Province", "Region"),
+    "city": ("Town", "Locality"),
+    "postal_code": ("Zip", "Zip Code", "Postcode", "Postal Code"),
+    "timezone": ("Time Zone", "TZ"),
+    "language": ("Preferred Language", "Language Code"),
+    "source": ("Lead Source",),
+    "product_interest": ("Product Interest", "Product", "Interested In"),
+    "message": ("Comments", "Comment", "Notes", "Note", "Description"),
+    "pages": ("Pages Viewed", "Page Views"),
+    "intent_signals": ("Intent Signals", "Intent", "Signals"),
+    "utm_source": ("UTM Source", "Campaign Source"),
+    "utm_medium": ("UTM Medium", "Campaign Medium"),
+    "utm_campaign": ("UTM Campaign", "Campaign Name", "Campaign"),
+    "custom": ("Custom Fields",),
+}
+
+_HEADER_NOISE = re.compile(r"[\s_\-]+")
+
+
+def normalize_header(header: str) -> str:
+    """'  E-mail Address ' → 'emailaddress': the form headers are compared in."""
+    return _HEADER_NOISE.sub("", header.replace("\ufeff", "").strip().lower())
+
+
+HEADER_FIELDS: dict[str, str] = {
+    **{
+        normalize_header(alias): name
+        for name, aliases in HEADER_ALIASES.items()
+        for alias in aliases
+    },
+    # A field's own name always works, whatever the aliases say.
+    **{normalize_header(name): name for name in LEAD_FIELDS},
+}
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be imported (not text, no header, no contact column...);
+    nothing was written."""
+
+
+class RowError(NamedTuple):
+    row: int
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        if self.field:
+            return f"row {self.row}: {self.field}: {self.reason}"
+        return f"row {self.row}: {self.reason}"
+
+
+@dataclass
+class ImportReport:
+    imported: int = 0
+    duplicates: int = 0
+    failed: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    errors_not_shown: int = 0
+    warnings: list[str] = field(default_factory=list)
+    # (header as written, where its values go: a lead field or "custom").
+    columns: list[tuple[str, str]] = field(default_factory=list)
+    dry_run: bool = False
+
+    def add_failure(self, row: int, problems: Iterable[tuple[str, str]]) -> None:
+        self.failed += 1
+        for field_name, reason in problems:
+            if len(self.errors) < MAX_ERRORS:
+                self.errors.append(RowError(row, field_name, reason))
+            else:
+                self.errors_not_shown += 1
+
+
+@dataclass
+class _Row:
+    number: int
+    raw: dict[str, str]
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class _Target:
+    """A lead rows can be resubmissions of: an open lead already stored, or a new row of
+    this chunk (``lead`` is then built after the pipeline ran)."""
+
+    email: str
+    phone: str
+    lead: Lead | None = None
+    row: _Row | None = None
+
+
+@dataclass
+class _Columns:
+    # (cell index, key in the row dict: a lead field, or the header for custom)
+    keys: list[tuple[int, str]]
+    # lead field → header as written, to name the column in errors
+    headers: dict[str, str]
+    width: int
+
+
+def open_csv(binary: IO[bytes], *, encoding: str = "utf-8") -> IO[str]:
+    """Text stream over an uploaded or opened file, checked to decode first.
+
+    A seekable file is decoded once in blocks before the import starts, so a wrongly
+    encoded file is refused whole instead of failing half-way with some chunks stored.
+    A UTF-8 byte-order mark (Excel's "CSV UTF-8") is dropped.
+    """
+    try:
+        codec = codecs.lookup(encoding)
+    except LookupError:
+        raise ImportFileError(f"Unknown encoding {encoding!r}.") from None
+    name = "utf-8-sig" if codec.name in ("utf-8", "utf-8-sig") else codec.name
+    if binary.seekable():
+        _check_decodes(binary, name)
+        binary.seek(0)
+    return io.TextIOWrapper(binary, encoding=name, newline="")
+
+
+def _check_decodes(binary: IO[bytes], encoding: str) -> None:
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = 0
+    while block := binary.read(1 << 16):
+        try:
+            decoder.decode(block)
+        except UnicodeDecodeError as exc:
+            raise ImportFileError(_decode_message(encoding, offset + exc.start, block)) from None
+        offset += len(block)
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise ImportFileError(_decode_message(encoding, offset, b"")) from None
+
+
+def _decode_message(encoding: str, offset: int, block: bytes) -> str:
+    if block.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and offset < 2:
+        return (
+            "The file is UTF-16 text (Excel's 'Unicode Text'). Save it as 'CSV UTF-8 "
+            "(Comma delimited)' and import that."
+        )
+    label = "UTF-8" if encoding == "utf-8-sig" else encoding
+    return (
+        f"The file is not {label} text (undecodable byte at offset {offset:,}). Save it "
+        "as 'CSV UTF-8', or name its encoding (e.g. cp1252 for Excel's plain 'CSV' on "
+        "Windows)."
+    )
+
+
+def lead_import_csv(
+    *,
+    file: Iterable[str],
+    source: str = "",
+    actor=None,
+    dry_run: bool = False,
+    chunk_size: int = CHUNK_SIZE,
+) -> ImportReport:
+    """Import every row of a CSV text stream; see the module docstring.
+
+    ``file`` is iterated line by line (a text file opened with ``newline=""``, or
+    ``open_csv``'s stream); it is never read whole. ``source`` is set on rows without one.
+    ``dry_run`` runs everything, counts what would happen, and rolls it all back.
+    Raises ImportFileError, with nothing written, when the file cannot be imported at all.
+    """
+    report = ImportReport(dry_run=dry_run)
+    default_source = normalize_signal(source) if source else ""
+    if len(default_source) > 100:
+        raise ImportFileError("The source is longer than 100 characters.")
+    lines = iter(file)
+    try:
+        header, header_number, reader = _header(lines)
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(
+            f"The file's header cannot be decoded as text: {exc.reason}."
+        ) from None
+    columns = _map_columns(header, report)
+    if not any(key in ("email", "phone") for _, key in columns.keys):
+        raise ImportFileError(
+            "No email or phone column: a lead needs one of them. Columns found: "
+            f"{', '.join(h.strip() for h in header if h.strip())}. "
+            "See docs/import.md for the header names that are recognised."
+        )
+    rows = _rows(reader, columns, header_number, report)
+    with transaction.atomic() if dry_run else nullcontext():
+        read_any = False
+        while chunk := list(itertools.islice(rows, chunk_size)):
+            read_any = True
+            _import_chunk(chunk, columns, default_source=default_source, actor=actor, report=report)
+        if not read_any and not report.failed:
+            report.warnings.append("The file has a header but no data rows.")
+        if dry_run:
+            transaction.set_rollback(True)
+    return report
+
+
+def _header(lines: Iterator[str]) -> tuple[list[str], int, Iterator[list[str]]]:
+    """The header cells, its row number, and a reader positioned on the first data row.
+    The delimiter is the header's most frequent of , ; and tab (European Excel writes ;)."""
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            delimiter = max((",", ";", "\t"), key=line.count)
+            if not line.count(delimiter):
+                delimiter = ","
+            reader = csv.reader(itertools.chain([line], lines), delimiter=delimiter)
+            header = next(reader)
+            return header, number, reader
+    raise ImportFileError("The file is empty: it needs a header row and one row per lead.")
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def _map_columns(header: list[str], report: ImportReport) -> _Columns:
+    keys: list[tuple[int, str]] = []
+    headers: dict[str, str] = {}
+    seen: dict[str, int] = {}
+    unknown: list[str] = []
+    unnamed: list[str] = []
+    for index, cell in enumerate(header):
+        text = cell.replace("\ufeff", "").strip()
+        if not text:
+            unnamed.append(_column_letter(index))
+            continue
+        name = HEADER_FIELDS.get(normalize_header(text))
+        # Two columns for one field, or two with one header, would make one of them
+        # silently lose its values: refuse and say which.
+        key = name or text
+        if key in seen:
+            first = seen[key]
+            raise ImportFileError(
+                f"Columns {_column_letter(first)} ({header[first].strip()}) and "
+                f"{_column_letter(index)} ({text}) both hold {key}. Remove or rename one."
+            )
+        seen[key] = index
+        keys.append((index, key))
+        if name:
+            headers[name] = text
+            report.columns.append((text, name))
+        else:
+            unknown.append(text)
+            report.columns.append((text, "custom"))
+    if unknown:
+        report.warnings.append(
+            f"Columns not recognised, stored under custom by their header: {', '.join(unknown)}."
+        )
+    if unnamed:
+        report.warnings.append(f"Columns without a header are ignored: {', '.join(unnamed)}.")
+    return _Columns(keys=keys, headers=headers, width=len(header))
+
+
+def _rows(
+    reader: Iterator[list[str]], columns: _Columns, header_number: int, report: ImportReport
+) -> Iterator[_Row]:
+    """Data rows as {key: stripped non-blank cell}, numbered as a spreadsheet shows them.
+    Blank rows are skipped; a row with more cells than the header is reported."""
+    number = header_number
+    while True:
+        number += 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            report.add_failure(number, [("", f"Cannot read this row: {exc}.")])
+            continue
+        except UnicodeDecodeError as exc:
+            # Only a stream open_csv could not check ahead (not seekable) gets here.
+            report.add_failure(
+                number,
+                [
+                    (
+                        "",
+                        f"The file cannot be decoded as text from here on ({exc.reason}), so "
+                        "the rest of it was not imported. Save it as 'CSV UTF-8' and import "
+                        "it again: rows already imported will count as duplicates.",
+                    )
+                ],
+            )
+            return
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) > columns.width and any(c.strip() for c in cells[columns.width :]):
+            report.add_failure(
+                number,
+                [
+                    (
+                        "",
+                        f"The row has {len(cells)} cells but the header has "
+                        f"{columns.width} columns (a comma in a value without quotes?).",
+                    )
+                ],
+            )
+            continue
+        raw = {}
+        for index, key in columns.keys:
+            if index < len(cells) and (value := cells[index].strip()):
+                raw[key] = value
+        yield _Row(number, raw)
+
+
+def _import_chunk(
+    chunk: list[_Row], columns: _Columns, *, default_source: str, actor, report: ImportReport
+) -> None:
+    valid = []
+    for row in chunk:
+        try:
+            row.data = clean_lead_data(row.raw, unknown="custom")
+        except LeadDataError as exc:
+            report.add_failure(
+                row.number,
+                [
+                    (columns.headers.get(name, name), reason)
+                    for name, reasons in exc.errors.items()
+                    for reason in reasons
+                ],
+            )
+            continue
+        if default_source and not row.data.get("source"):
+            row.data["source"] = default_source
+        valid.append(row)
+    if not valid:
+        return
+    try:
+        with transaction.atomic():
+            created, duplicates = _store(valid, actor=actor)
+    except IntegrityError:
+        # Another intake stored one of these people between our lookup and our insert.
+        # The chunk was rolled back; redo it one row at a time, as the API would.
+        created, duplicates = _store_one_by_one(
+            valid, default_source=default_source, actor=actor, report=report
+        )
+    report.imported += created
+    report.duplicates += duplicates
+
+
+def _store(rows: list[_Row], *, actor) -> tuple[int, int]:
+    """Store one chunk of valid rows in a fixed number of queries: (created, duplicates)."""
+    emails = {row.data["email"].lower() for row in rows if row.data.get("email")}
+    phones = {row.data["phone"] for row in rows if row.data.get("phone")}
+    match = Q()
+    if emails:
+        match |= Q(email_lower__in=emails) & ~Q(email="")
+    if phones:
+        match |= Q(phone__in=phones) & ~Q(phone="")
+    existing = (
+        Lead.objects.alias(email_lower=Lower("email"))
+        .filter(match, status__in=OPEN_STATUSES)
+        .select_for_update(of=("self",))
+        .order_by("pk")
+    )
+    by_email: dict[str, _Target] = {}
+    by_phone: dict[str, _Target] = {}
+    for lead in existing:
+        target = _Target(email=lead.email.lower(), phone=lead.phone, lead=lead)
+        if target.email:
+            by_email.setdefault(target.email, target)
+        if target.phone:
+            by_phone.setdefault(target.phone, target)
+
+    new: list[_Target] = []
+    resubmissions: list[tuple[_Row, _Target, dict[str, Any]]] = []
+    for row in rows:
+        email = (row.data.get("email") or "").lower()
+        phone = row.data.get("phone") or ""
+        target = (by_email.get(email) if email else None) or (
+            by_phone.get(phone) if phone else None
+        )
+        if target is None:
+            target = _Target(email=email, phone=phone, row=row)
+            new.append(target)
+            if email:
+                by_email[email] = target
+            if phone:
+                by_phone[phone] = target
+            continue
+        fill = dict(row.data)
+        # Matched by email, the phone may be another open lead's: never give it a second.
+        if phone and by_phone.get(phone, target) is not target:
+            fill.pop("phone")
+        if email and not target.email:
+            target.email = by_email[email] = email
+        if "phone" in fill and phone and not target.phone:
+            target.phone = by_phone[phone] = phone
+        resubmissions.append((row, target, fill))
+
+    prepared = []
+    if new:
+        ctx = pipeline_context([t.row.data for t in new])
+        prepared = [prepare(t.row.data, ctx) for t in new]
+        for target, p in zip(new, prepared, strict=True):
+            target.lead = Lead(**p.fields, account=p.account, channel=CHANNEL)
+    # Fill blanks in file order, before the insert: a later row of the file for a lead this
+    # chunk creates fills the unsaved lead, exactly as if the first row had been stored.
+    changed: dict[int, Lead] = {}
+    changed_fields: set[str] = set()
+    filled_by_row = []
+    for _row, target, fill in resubmissions:
+        filled = _fill_blanks(target.lead, fill)
+        filled_by_row.append(filled)
+        if filled and target.lead.pk is not None:
+            changed[target.lead.pk] = target.lead
+            changed_fields.update(filled)
+    Lead.objects.bulk_create([t.lead for t in new])
+    if changed:
+        now = timezone.now()
+        for lead in changed.values():
+            lead.updated_at = now
+        Lead.objects.bulk_update(list(changed.values()), [*sorted(changed_fields), "updated_at"])
+    events = [
+        LeadEvent(
+            lead=t.lead,
+            kind=LeadEvent.Kind.CAPTURED,
+            at=t.lead.captured_at,
+            actor=actor,
+            data={"channel": CHANNEL, "status": t.lead.status, **p.event},
+        )
+        for t, p in zip(new, prepared, strict=True)
+    ]
+    events += [
+        LeadEvent(
+            lead=target.lead,
+            kind=LeadEvent.Kind.RESUBMITTED,
+            actor=actor,
+            data={"channel": CHANNEL, "filled": filled, "source": fill.get("source", "")},
+        )
+        for (_row, target, fill), filled in zip(resubmissions, filled_by_row, strict=True)
+    ]
+    LeadEvent.objects.bulk_create(events)
+    return len(new), len(resubmissions)
+
+
+def _store_one_by_one(
+    rows: list[_Row], *, default_source: str, actor, report: ImportReport
+) -> tuple[int, int]:
+    created = duplicates = 0
+    for row in rows:
+        try:
+            result = lead_capture(
+                data=row.raw,
+                channel=CHANNEL,
+                actor=actor,
+                default_source=default_source,
+                unknown="custom",
+            )
+        except IntegrityError:
+            report.add_failure(
+                row.number,
+                [("", "Its email and phone belong to two different open leads.")],
+            )
+            continue
+        if result.created:
+            created += 1
+        else:
+            duplicates += 1
+    return created, duplicates
