@@ -231,6 +231,11 @@ class Lead(models.Model):
             models.Index(fields=["owner", "status"]),
             models.Index(fields=["captured_at"]),
             models.Index(fields=["source", "captured_at"]),
+            # Plain twins of the unique partial indexes below, for the dedupe look-up: SQLite
+            # uses a partial index only when the query spells its condition as literals,
+            # and Django sends parameters.
+            models.Index(Lower("email"), name="lead_email_lower_idx"),
+            models.Index(fields=["phone"], name="lead_phone_idx"),
         ]
         constraints = [
             # Dedupe is enforced by the database, so two concurrent submissions from the
