@@ -109,9 +109,8 @@ else:
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": env_int("SQLITE_BUSY_TIMEOUT", 30),
-                "init_command": (
-                    "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA busy_timeout=30000"
-                ),
+                # No busy_timeout pragma here: it would override "timeout" above.
+                "init_command": "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL",
             },
         }
     }

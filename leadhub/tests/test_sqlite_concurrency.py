@@ -53,4 +53,4 @@ def test_four_processes_capturing_at_once_on_sqlite_lose_nothing(tmp_path):
         capture_output=True,
         text=True,
     ).stdout.split()
-    assert count == ["161", "159"]  # 4×40 own + 1 shared; the other 159 shared are resubmissions
+    assert count == ["161", "159"]  # 4x40 own + 1 shared; the other 159 shared are resubmissions
