@@ -212,6 +212,9 @@ def main() -> None:
     )
     parser.add_argument("--sql", action="store_true", help="print the SQL of one intake")
     parser.add_argument("--profile", action="store_true", help="cProfile 200 intakes")
+    parser.add_argument(
+        "--profile-sort", default="cumulative", help="pstats sort key (cumulative, tottime)"
+    )
     args = parser.parse_args()
 
     # Production-like: with DEBUG on, Django would also record every query it runs.
@@ -339,7 +342,7 @@ def run(args: argparse.Namespace) -> None:
         for payload in payloads:
             api_intake(payload)
         profiler.disable()
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+        pstats.Stats(profiler).sort_stats(args.profile_sort).print_stats(40)
 
 
 if __name__ == "__main__":

@@ -69,6 +69,13 @@ LEAD_READ_FIELDS = [
 ]
 
 
+_DATETIME = serializers.DateTimeField()
+_DECIMAL = serializers.DecimalField(max_digits=16, decimal_places=2)
+_DATETIME_FIELDS = frozenset(
+    {"captured_at", "updated_at", "assigned_at", "accepted_at", "first_touch_at", "closed_at"}
+)
+
+
 class LeadSerializer(serializers.ModelSerializer):
     owner = RepRefSerializer(read_only=True, allow_null=True)
     account = AccountRefSerializer(read_only=True, allow_null=True)
@@ -78,6 +85,32 @@ class LeadSerializer(serializers.ModelSerializer):
         fields = LEAD_READ_FIELDS
         read_only_fields = LEAD_READ_FIELDS
 
+    def to_representation(self, lead: Lead) -> dict:
+        """The same output as ModelSerializer's (a test pins them together), written out:
+        ModelSerializer rebuilds its 42 fields for every lead, which was a fifth of the
+        time of an API intake."""
+        data = {}
+        for name in LEAD_READ_FIELDS:
+            if name == "owner":
+                owner = lead.owner
+                value = None if owner is None else {"id": owner.pk, "name": owner.display_name}
+            elif name == "account":
+                account = lead.account
+                value = (
+                    None
+                    if account is None
+                    else {"id": account.pk, "name": account.name, "segment": account.segment}
+                )
+            else:
+                value = getattr(lead, name)
+                if value is not None:
+                    if name in _DATETIME_FIELDS:
+                        value = _DATETIME.to_representation(value)
+                    elif name == "annual_revenue":
+                        value = _DECIMAL.to_representation(value)
+            data[name] = value
+        return data
+
 
 class LeadDetailSerializer(LeadSerializer):
     events = LeadEventSerializer(many=True, read_only=True)
@@ -85,6 +118,10 @@ class LeadDetailSerializer(LeadSerializer):
     class Meta(LeadSerializer.Meta):
         fields = [*LEAD_READ_FIELDS, "events"]
         read_only_fields = fields
+
+    def to_representation(self, lead: Lead) -> dict:
+        events = self.fields["events"].to_representation(lead.events.all())
+        return {**super().to_representation(lead), "events": events}
 
 
 class LeadReceiptSerializer(serializers.ModelSerializer):

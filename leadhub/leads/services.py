@@ -57,12 +57,12 @@ def open_duplicate_of(data: Mapping[str, Any], *, exclude_pk: int | None = None)
     qs = Lead.objects.alias(email_lower=Lower("email")).filter(match, status__in=OPEN_STATUSES)
     if exclude_pk is not None:
         qs = qs.exclude(pk=exclude_pk)
-    found = list(qs.select_for_update(of=("self",)).order_by("pk")[:2])
-    if email:
-        for lead in found:
-            if lead.email.lower() == email.lower():
-                return lead
-    return found[0] if found else None
+    # Ids first: most submissions are new people, and then the whole row is not needed.
+    found = list(qs.select_for_update(of=("self",)).order_by("pk").values_list("pk", "email")[:2])
+    if not found:
+        return None
+    pk = next((pk for pk, e in found if email and e.lower() == email.lower()), found[0][0])
+    return Lead.objects.get(pk=pk)
 
 
 def _fill_blanks(lead: Lead, data: Mapping[str, Any]) -> list[str]:

@@ -151,3 +151,34 @@ def test_openapi_schema_and_locally_served_swagger_ui(revops_api):
     html = docs.content.decode()
     assert "drf_spectacular_sidecar/swagger-ui-dist" in html
     assert "cdn." not in html and "unpkg" not in html
+
+
+def test_the_written_out_representation_is_exactly_drfs():
+    from decimal import Decimal
+
+    from rest_framework import serializers
+
+    from leadhub.leads.serializers import LeadDetailSerializer, LeadSerializer
+    from leadhub.leads.tests.factories import AccountFactory
+
+    lead = LeadFactory(
+        owner=RepFactory(),
+        account=AccountFactory(segment="enterprise"),
+        annual_revenue=Decimal("1200000.5"),
+        employees=30,
+        custom={"a": [1]},
+        pages=["/pricing"],
+        intent_signals=["demo_request"],
+    )
+    lead_transition(lead_id=lead.pk, status="assigned")
+    lead.refresh_from_db()
+    bare = LeadFactory()
+    for instance in (lead, bare):
+        for serializer_class in (LeadSerializer, LeadDetailSerializer):
+            fast = serializer_class(instance).data
+            drf = serializers.ModelSerializer.to_representation(
+                serializer_class(instance), instance
+            )
+            assert fast == drf
+    assert LeadSerializer(lead).data["annual_revenue"] == "1200000.50"
+    assert LeadSerializer(lead).data["account"]["segment"] == "enterprise"
