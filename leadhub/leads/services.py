@@ -25,7 +25,7 @@ from leadhub.leads.models import (
     WebForm,
 )
 from leadhub.leads.normalize import domain_of, normalize_company_name
-from leadhub.leads.pipeline import pipeline_context, prepare
+from leadhub.leads.pipeline import PipelineContext, pipeline_context, prepare
 
 Outcome = Literal["created", "duplicate", "replayed", "completed"]
 
@@ -99,9 +99,15 @@ def _resubmit(
 
 
 def _insert(
-    data: dict[str, Any], *, channel: str, actor, form: WebForm | None, form_session: str
+    data: dict[str, Any],
+    ctx: PipelineContext,
+    *,
+    channel: str,
+    actor,
+    form: WebForm | None,
+    form_session: str,
 ) -> Lead:
-    prepared = prepare(data, pipeline_context([data]))
+    prepared = prepare(data, ctx)
     lead = Lead(
         **prepared.fields,
         account=prepared.account,
@@ -190,12 +196,15 @@ def lead_capture(
         lead, stale = _idempotency_record(*idempotency)
         if lead is not None:
             return CaptureResult(lead, "replayed")
+    # Read before the transaction: on SQLite BEGIN IMMEDIATE takes the write lock, and these
+    # reads need not hold it.
+    ctx = pipeline_context([cleaned])
     try:
         with transaction.atomic():
             if stale:
                 IdempotencyRecord.objects.filter(scope=idempotency[0], key=idempotency[1]).delete()
             result = _capture(
-                cleaned, channel=channel, actor=actor, form=form, form_session=form_session
+                cleaned, ctx, channel=channel, actor=actor, form=form, form_session=form_session
             )
             if idempotency:
                 # The key is claimed last. If a concurrent request with the same key got there
@@ -210,7 +219,9 @@ def lead_capture(
         raise
 
 
-def _capture(cleaned: dict[str, Any], *, channel: str, actor, form, form_session) -> CaptureResult:
+def _capture(
+    cleaned: dict[str, Any], ctx: PipelineContext, *, channel: str, actor, form, form_session
+) -> CaptureResult:
     result = None
     if form is not None and form_session:
         partial = (
@@ -234,7 +245,12 @@ def _capture(cleaned: dict[str, Any], *, channel: str, actor, form, form_session
             try:
                 with transaction.atomic():
                     lead = _insert(
-                        cleaned, channel=channel, actor=actor, form=form, form_session=form_session
+                        cleaned,
+                        ctx,
+                        channel=channel,
+                        actor=actor,
+                        form=form,
+                        form_session=form_session,
                     )
                 result = CaptureResult(lead, "created")
             except IntegrityError:
