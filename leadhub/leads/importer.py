@@ -526,7 +526,7 @@ def _store_one_by_one(
         except IntegrityError:
             report.add_failure(
                 row.number,
-                [("", "Its email and phone belong to two different open leads.")],
+                [("", "Clashed with a submission stored at the same moment; import it again.")],
             )
             continue
         if result.created:

@@ -81,7 +81,21 @@ def _fill_blanks(lead: Lead, data: Mapping[str, Any]) -> list[str]:
 def _resubmit(
     lead: Lead, data: Mapping[str, Any], *, channel: str, actor, extra: dict | None = None
 ) -> Lead:
-    filled = _fill_blanks(lead, data)
+    fill = dict(data)
+    # Matched by email, the phone may be another open lead's (or the other way round): an
+    # open lead never takes a contact detail another open lead has.
+    for contact in ("email", "phone"):
+        value = fill.get(contact)
+        taken = (
+            value
+            and not getattr(lead, contact)
+            and open_duplicate_of({contact: value}, exclude_pk=lead.pk) is not None
+        )
+        if taken:
+            fill.pop(contact)
+            if contact == "email":
+                fill.pop("email_domain", None)
+    filled = _fill_blanks(lead, fill)
     if filled:
         lead.save(update_fields=[*filled, "updated_at"])
     LeadEvent.objects.create(

@@ -284,3 +284,14 @@ def test_capture_runs_a_fixed_number_of_queries(django_assert_max_num_queries):
         lead_capture(
             data={**FULL, "email": "a@acme.com"}, channel="api", idempotency=("user:1", "q")
         )
+
+
+def test_a_resubmission_never_takes_a_contact_detail_another_open_lead_has():
+    ana = capture(email="ana@x.com").lead
+    bo = capture(phone="+4930901820").lead
+    again = capture(email="ana@x.com", phone="+4930901820", title="CTO")
+    assert (again.outcome, again.lead.pk) == ("duplicate", ana.pk)
+    ana.refresh_from_db()
+    assert (ana.phone, ana.title) == ("", "CTO")
+    assert ana.events.get(kind="resubmitted").data["filled"] == ["title"]
+    assert Lead.objects.get(phone="+4930901820") == bo
