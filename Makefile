@@ -34,10 +34,12 @@ demo: migrate ## Load the demo company (idempotent) and print the demo login
 
 run: demo ## Set up, load demo data, and run web + worker on 127.0.0.1:8000 (Ctrl-C stops both)
 	@echo "Starting LeadHub on http://$(HOST):$(PORT)/ (web + django-q2 worker). Ctrl-C stops both."
-	@trap 'kill 0 2>/dev/null' INT TERM EXIT; \
-	$(BIN)/python manage.py qcluster & \
-	$(BIN)/python manage.py runserver $(HOST):$(PORT) --noreload & \
-	wait -n; exit $$?
+	@# Background jobs of a script ignore SIGINT, so Ctrl-C reaches them as the trap's SIGTERM.
+	@$(BIN)/python manage.py qcluster & worker=$$!; \
+	$(BIN)/python manage.py runserver $(HOST):$(PORT) --noreload & web=$$!; \
+	stop() { kill -TERM $$worker $$web 2>/dev/null; wait $$worker $$web 2>/dev/null; }; \
+	trap 'stop; exit 130' INT TERM; \
+	wait -n $$worker $$web; status=$$?; stop; exit $$status
 
 test: install ## Run the whole test suite (SQLite; set DATABASE_URL for PostgreSQL)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
