@@ -164,9 +164,10 @@ class LeadWebForm(forms.Form):
         """The submission for the capture services (call after ``is_valid()``).
 
         The visible fields that were sent and passed this form's checks, a blank one meaning
-        "cleared" (so a final submission can take back what a partial one stored), and, for a
-        full submission, the hidden UTM fields that carry a value. A field that was not sent
-        at all is left out, so a site posting only some fields leaves the rest alone.
+        "cleared" (so a final submission can take back what a partial one stored), and the
+        hidden UTM fields that carry a value (a partial lead keeps its campaign too). A field
+        that was not sent at all is left out, so a site posting only some fields leaves the
+        rest alone.
         """
         cleaned = self.cleaned_data
         data = {
@@ -174,8 +175,7 @@ class LeadWebForm(forms.Form):
             for name in self.visible_names
             if name in self.data and name in cleaned
         }
-        if not self.partial:
-            data.update({name: cleaned[name] for name in self.hidden_names if cleaned.get(name)})
+        data.update({name: cleaned[name] for name in self.hidden_names if cleaned.get(name)})
         return data
 
     def add_lead_errors(self, errors: Mapping[str, list[str]]) -> None:

@@ -43,6 +43,12 @@
     const body = new URLSearchParams();
     body.set(field.name, value);
     body.set("lh_session", session.value);
+    // The campaign the visitor came from, so an abandoned form keeps its attribution.
+    form.querySelectorAll('input[type="hidden"][name^="utm_"]').forEach((hidden) => {
+      if (hidden.value) {
+        body.set(hidden.name, hidden.value);
+      }
+    });
     if (csrf) {
       body.set("csrfmiddlewaretoken", csrf.value);
     }

@@ -274,6 +274,22 @@ def test_two_partial_posts_with_one_session_make_one_partial_lead_with_both_fiel
     ]
 
 
+def test_an_abandoned_partial_lead_keeps_the_campaign_it_came_from(client, webform):
+    response = partial(
+        client,
+        {
+            "lh_session": SESSION,
+            "email": "ana@initech.com",
+            "utm_source": "linkedin",
+            "utm_campaign": "q4-launch",
+        },
+    )
+
+    assert response.status_code == 204
+    lead = Lead.objects.get()
+    assert (lead.is_partial, lead.utm_source, lead.utm_campaign) == (True, "linkedin", "q4-launch")
+
+
 def test_final_submission_completes_the_partial_lead_instead_of_adding_one(client, webform):
     partial(client, {"lh_session": SESSION, "email": "ana@initech.com"})
     partial(client, {"lh_session": SESSION, "company": "Initech"})
