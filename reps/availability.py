@@ -1,0 +1,149 @@
+"""Is this rep eligible for this lead at this instant, and if not, why?
+
+Pure functions over snapshots (no ORM): the routing engine, the preview, the replay and the
+benchmarks all call ``rep_eligibility`` with data loaded once. Every reason is a named code
+from ``Reason`` so decisions can be explained and counted.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from enum import StrEnum
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+
+class Reason(StrEnum):
+    INACTIVE = "inactive"  # the rep is switched off
+    OFFLINE = "offline"  # presence: offline
+    AWAY = "away"  # presence: away
+    OUTSIDE_HOURS = "outside_hours"  # outside their working hours, in their own time zone
+    TIME_OFF = "time_off"  # inside a time-off period
+    HOLIDAY = "holiday"  # a holiday of their calendar, in their own time zone
+    CAP_OPEN = "cap_open"  # at their maximum of open leads
+    CAP_DAY = "cap_day"  # at their maximum of leads today (their local day)
+    CAP_WEEK = "cap_week"  # at their maximum of leads this week (their local week, from Monday)
+    MISSING_SKILL = "missing_skill"  # lacks a skill the lead needs
+    LANGUAGE = "language"  # does not speak the lead's language
+    TIER = "tier"  # below the seniority tier the lead needs
+
+
+class Presence(StrEnum):
+    AVAILABLE = "available"
+    AWAY = "away"
+    OFFLINE = "offline"
+
+
+@dataclass(frozen=True)
+class WorkInterval:
+    """Working time on one weekday (0 = Monday), local to the rep: start ≤ t < end.
+    A night shift is two intervals, one each side of midnight."""
+
+    weekday: int
+    start: time
+    end: time
+
+
+@dataclass(frozen=True)
+class RepSnapshot:
+    id: int
+    name: str
+    team_id: int
+    active: bool = True
+    timezone: str = "UTC"
+    presence: str = Presence.AVAILABLE
+    # No intervals means no working-hours limit.
+    working_hours: tuple[WorkInterval, ...] = ()
+    # (start, end) aware datetimes, start ≤ t < end.
+    time_off: tuple[tuple[datetime, datetime], ...] = ()
+    # Dates in the rep's own time zone.
+    holidays: frozenset[date] = frozenset()
+    skills: frozenset[str] = frozenset()
+    languages: frozenset[str] = frozenset()
+    tier: int = 1
+    weight: int = 1
+    # A new rep gets ``ramp_share`` of their weight until (not including) ``ramp_until``.
+    ramp_until: date | None = None
+    ramp_share: float = 1.0
+    max_open: int | None = None
+    max_per_day: int | None = None
+    max_per_week: int | None = None
+    # Counts at snapshot time; the day and week are the rep's own.
+    open_count: int = 0
+    day_count: int = 0
+    week_count: int = 0
+
+
+@dataclass(frozen=True)
+class LeadNeeds:
+    """What a lead requires of a rep, as set by the pool and the lead."""
+
+    skills: frozenset[str] = frozenset()
+    language: str = ""
+    min_tier: int = 0
+    # Pools that do not route by working hours (e.g. a follow-the-sun queue) turn it off.
+    check_hours: bool = True
+    # A claim queue or manual reassignment may look past presence "away".
+    allow_away: bool = False
+
+
+NO_NEEDS = LeadNeeds()
+
+
+@lru_cache(maxsize=512)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def local_now(rep: RepSnapshot, now: datetime) -> datetime:
+    return now.astimezone(_zone(rep.timezone))
+
+
+def in_working_hours(intervals: Iterable[WorkInterval], local: datetime) -> bool:
+    intervals = tuple(intervals)
+    if not intervals:
+        return True
+    weekday, clock = local.weekday(), local.time().replace(tzinfo=None)
+    return any(i.weekday == weekday and i.start <= clock < i.end for i in intervals)
+
+
+def rep_eligibility(rep: RepSnapshot, needs: LeadNeeds, now: datetime) -> list[Reason]:
+    """Every reason the rep cannot take the lead now; an empty list means eligible.
+
+    All reasons are collected, not just the first, so a decision can show a manager that
+    a rep was both offline and at capacity.
+    """
+    reasons: list[Reason] = []
+    if not rep.active:
+        reasons.append(Reason.INACTIVE)
+    if rep.presence == Presence.OFFLINE:
+        reasons.append(Reason.OFFLINE)
+    elif rep.presence == Presence.AWAY and not needs.allow_away:
+        reasons.append(Reason.AWAY)
+    local = local_now(rep, now)
+    if needs.check_hours and not in_working_hours(rep.working_hours, local):
+        reasons.append(Reason.OUTSIDE_HOURS)
+    if any(start <= now < end for start, end in rep.time_off):
+        reasons.append(Reason.TIME_OFF)
+    if local.date() in rep.holidays:
+        reasons.append(Reason.HOLIDAY)
+    if rep.max_open is not None and rep.open_count >= rep.max_open:
+        reasons.append(Reason.CAP_OPEN)
+    if rep.max_per_day is not None and rep.day_count >= rep.max_per_day:
+        reasons.append(Reason.CAP_DAY)
+    if rep.max_per_week is not None and rep.week_count >= rep.max_per_week:
+        reasons.append(Reason.CAP_WEEK)
+    if needs.skills and not needs.skills <= rep.skills:
+        reasons.append(Reason.MISSING_SKILL)
+    if needs.language and needs.language not in rep.languages:
+        reasons.append(Reason.LANGUAGE)
+    if rep.tier < needs.min_tier:
+        reasons.append(Reason.TIER)
+    return reasons
+
+
+def effective_weight(rep: RepSnapshot, now: datetime) -> float:
+    """The rep's weight, reduced to ``ramp_share`` of it while they ramp up."""
+    if rep.ramp_until is not None and local_now(rep, now).date() < rep.ramp_until:
+        return rep.weight * rep.ramp_share
+    return float(rep.weight)
