@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "django_q",
     "reps",
     "leadhub.leads",
+    "routing",
 ]
 
 MIDDLEWARE = [

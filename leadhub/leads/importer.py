@@ -31,6 +31,7 @@ from leadhub.leads.models import OPEN_STATUSES, Lead, LeadEvent
 from leadhub.leads.normalize import normalize_signal
 from leadhub.leads.pipeline import pipeline_context, prepare
 from leadhub.leads.services import _fill_blanks, lead_capture
+from leadhub.leads.signals import announce_captured
 
 CHUNK_SIZE = 500
 # The report keeps this many (row, field, reason) entries; further ones are only counted.
@@ -507,6 +508,7 @@ def _store(rows: list[_Row], *, actor) -> tuple[int, int]:
         for (_row, target, fill), filled in zip(resubmissions, filled_by_row, strict=True)
     ]
     LeadEvent.objects.bulk_create(events)
+    announce_captured([t.lead.pk for t in new])
     return len(new), len(resubmissions)
 
 

@@ -279,6 +279,8 @@ class LeadEvent(models.Model):
         RESUBMITTED = "resubmitted", "Submitted again"
         MERGED = "merged", "Merged into another lead"
         STATUS_CHANGED = "status_changed", "Status changed"
+        ASSIGNED = "assigned", "Assigned"
+        REASSIGNED = "reassigned", "Reassigned"
         UPDATED = "updated", "Fields edited"
         NOTE = "note", "Note"
 

@@ -26,6 +26,7 @@ from leadhub.leads.models import (
 )
 from leadhub.leads.normalize import domain_of, normalize_company_name
 from leadhub.leads.pipeline import PipelineContext, pipeline_context, prepare
+from leadhub.leads.signals import announce_captured
 
 Outcome = Literal["created", "duplicate", "replayed", "completed"]
 
@@ -226,6 +227,8 @@ def lead_capture(
                 IdempotencyRecord.objects.create(
                     scope=idempotency[0], key=idempotency[1], lead=result.lead
                 )
+            if result.created:
+                announce_captured([result.lead.pk])
             return result
     except IntegrityError:
         if idempotency and (lead := _idempotency_record(*idempotency)[0]) is not None:
@@ -372,6 +375,42 @@ def lead_transition(*, lead_id: int, status: str, actor=None, reason: str = "") 
             data={"from": previous, "to": status, "reason": reason},
         )
         return lead
+
+
+# A lead can be given an owner while it waits (new, triage, nurture), and handed to another
+# rep while it is being worked; a closed lead keeps its owner.
+ASSIGNABLE_STATUSES = frozenset({"new", "triage", "nurture"})
+REASSIGNABLE_STATUSES = frozenset({"assigned", "accepted", "contacted", "qualified"})
+
+
+def lead_assign(*, lead: Lead, rep_id: int, actor=None, data: dict[str, Any] | None = None) -> Lead:
+    """Give ``lead`` to the rep ``rep_id``; the caller holds the lead's row lock (routing
+    locks pool state first, then the lead) and has decided who.
+
+    A first assignment moves the lead to ``assigned``; a reassignment moves it back to
+    ``assigned`` for the new owner to accept, and records who had it. ``data`` (the
+    decision's id, rule, reason) goes into the event.
+    """
+    if lead.owner_id == rep_id and lead.status == "assigned":
+        return lead
+    if lead.status in ASSIGNABLE_STATUSES:
+        kind, previous = LeadEvent.Kind.ASSIGNED, None
+    elif lead.status in REASSIGNABLE_STATUSES:
+        kind, previous = LeadEvent.Kind.REASSIGNED, lead.owner_id
+    else:
+        raise LeadTransitionError(f"A {lead.status} lead cannot be assigned.")
+    at = timezone.now()
+    from_status = lead.status
+    lead.owner_id, lead.status, lead.assigned_at, lead.accepted_at = rep_id, "assigned", at, None
+    lead.save(update_fields=["owner", "status", "assigned_at", "accepted_at", "updated_at"])
+    LeadEvent.objects.create(
+        lead=lead,
+        kind=kind,
+        at=at,
+        actor=actor,
+        data={"to": rep_id, "from": previous, "from_status": from_status, **(data or {})},
+    )
+    return lead
 
 
 def lead_update(*, lead_id: int, data: Mapping[str, Any], actor=None) -> Lead:

@@ -1,0 +1,16 @@
+"""Signals the leads app sends, so that upper layers (routing) react to new leads without
+this app importing them (design.md §4)."""
+
+from django.db import transaction
+from django.dispatch import Signal
+
+# Sent once the transaction that stored new leads (or completed partial ones) has
+# committed, with ``lead_ids``: a list of ids. Partial leads are announced when completed.
+leads_captured = Signal()
+
+
+def announce_captured(lead_ids: list[int]) -> None:
+    """Send leads_captured after the current transaction commits (at once outside one)."""
+    if lead_ids:
+        ids = list(lead_ids)
+        transaction.on_commit(lambda: leads_captured.send(sender=None, lead_ids=ids))

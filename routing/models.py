@@ -1,0 +1,251 @@
+"""Where leads go: territories, pools, versioned rule sets, their decisions, pool state.
+
+The routing engine (routing/engine.py) is pure; these models store its inputs and its
+output. Published rule sets are immutable: they are edited as a draft and published as a
+new numbered version (routing/services.py).
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.timezone import now
+
+
+class Territory(models.Model):
+    """A region that matches leads by country, state and postal code; children narrow it.
+    The most specific matching territory wins (see routing/engine.py)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    pool = models.ForeignKey(
+        "Pool",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="territories",
+        help_text="The pool that works this territory's leads (action: territory's pool).",
+    )
+    countries = models.JSONField(default=list, blank=True, help_text='ISO codes, e.g. ["DE", "AT"]')
+    states = models.JSONField(default=list, blank=True, help_text='State codes, e.g. ["CA", "NY"]')
+    postal_prefixes = models.JSONField(default=list, blank=True, help_text='e.g. ["94", "95"]')
+    postal_ranges = models.JSONField(
+        default=list, blank=True, help_text='Inclusive ranges, e.g. [["10000", "14999"]]'
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Pool(models.Model):
+    class Method(models.TextChoices):
+        ROUND_ROBIN = "round_robin", "Round robin"
+        WEIGHTED_ROUND_ROBIN = "weighted_round_robin", "Weighted round robin"
+        LOAD_BALANCED = "load_balanced", "Load balanced"
+        AVAILABILITY_FIRST = "availability_first", "Availability first"
+        SKILLS_MATCH = "skills_match", "Skills / language match"
+        PERFORMANCE_WEIGHTED = "performance_weighted", "Performance weighted"
+        SCORE_TIERS = "score_tiers", "Score tiers"
+
+    name = models.CharField(max_length=100, unique=True)
+    team = models.ForeignKey(
+        "reps.Team",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="pools",
+        help_text="Whose manager takes the pool's fallback leads; with no members listed, "
+        "the team's active reps are the members.",
+    )
+    method = models.CharField(max_length=24, choices=Method.choices, default=Method.ROUND_ROBIN)
+    settings = models.JSONField(
+        default=dict, blank=True, help_text="The method's settings (see docs/playbook.md)."
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PoolMember(models.Model):
+    pool = models.ForeignKey(Pool, on_delete=models.CASCADE, related_name="members")
+    rep = models.ForeignKey("reps.Rep", on_delete=models.CASCADE, related_name="pool_memberships")
+    position = models.PositiveIntegerField(default=0, help_text="Order in the rotation.")
+    weight = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Overrides the rep's weight in this pool."
+    )
+
+    class Meta:
+        ordering = ["pool", "position", "id"]
+        constraints = [models.UniqueConstraint("pool", "rep", name="pool_member_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.rep} in {self.pool}"
+
+
+class PoolState(models.Model):
+    """The rotation state of a pool. Assignment locks this row (select_for_update, in pool
+    id order), re-checks, and writes the engine's state update in the same transaction."""
+
+    pool = models.OneToOneField(
+        Pool, on_delete=models.CASCADE, primary_key=True, related_name="state"
+    )
+    last_rep_id = models.IntegerField(null=True, blank=True)
+    # rep id (as text: JSON keys) → count / credits / ISO datetime
+    assigned = models.JSONField(default=dict, blank=True)
+    credits = models.JSONField(default=dict, blank=True)
+    last_assigned_at = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"State of {self.pool}"
+
+
+class RuleSet(models.Model):
+    """Rules are edited in the one draft and published as an immutable numbered version;
+    the newest publication is the one in force (a rollback is a new publication of an
+    older version)."""
+
+    version = models.PositiveIntegerField(null=True, blank=True, unique=True)
+    is_draft = models.BooleanField(default=False, editable=False)
+    note = models.CharField(max_length=300, blank=True)
+    based_on = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The version the draft was copied from."
+    )
+    created_at = models.DateTimeField(default=now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-is_draft", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_draft"], condition=models.Q(is_draft=True), name="ruleset_one_draft"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(is_draft=True, version__isnull=True)
+                | models.Q(is_draft=False, version__isnull=False),
+                name="ruleset_draft_has_no_version",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return "Draft" if self.is_draft else f"Version {self.version}"
+
+
+class Rule(models.Model):
+    class Action(models.TextChoices):
+        POOL = "pool", "Pool"
+        REP = "rep", "Named rep"
+        ACCOUNT_OWNER = "account_owner", "Account owner"
+        TERRITORY_POOL = "territory_pool", "Territory's pool"
+        NURTURE = "nurture", "Nurture"
+        TRIAGE = "triage", "Triage"
+
+    class Fallback(models.TextChoices):
+        POOL = "pool", "Another pool"
+        MANAGER = "manager", "Team manager"
+        TRIAGE = "triage", "Triage"
+
+    ruleset = models.ForeignKey(RuleSet, on_delete=models.CASCADE, related_name="rules")
+    position = models.PositiveIntegerField(default=0)
+    name = models.CharField(max_length=100)
+    enabled = models.BooleanField(default=True)
+    condition = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='A tree: {"all": [...]}, {"any": [...]}, {"not": {...}} of '
+        '{"field": "country", "op": "in", "value": "DE,AT"}; empty matches every lead.',
+    )
+    action = models.CharField(max_length=16, choices=Action.choices)
+    action_pool = models.ForeignKey(
+        Pool, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    action_rep = models.ForeignKey(
+        "reps.Rep", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    fallback = models.CharField(max_length=8, choices=Fallback.choices, default=Fallback.TRIAGE)
+    fallback_pool = models.ForeignKey(
+        Pool, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["ruleset", "position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.name}"
+
+
+class Publication(models.Model):
+    """Who put which version in force, and when. The newest row is the rule set in force."""
+
+    ruleset = models.ForeignKey(RuleSet, on_delete=models.PROTECT, related_name="publications")
+    published_at = models.DateTimeField(default=now, db_index=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    is_rollback = models.BooleanField(default=False)
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.ruleset} published {self.published_at:%Y-%m-%d %H:%M}"
+
+
+class Decision(models.Model):
+    """One routing decision for a lead, with everything the engine considered. Exactly one
+    decision per lead is effective: a re-route or a manual reassignment supersedes it."""
+
+    class Kind(models.TextChoices):
+        AUTO = "auto", "Automatic"
+        MANUAL = "manual", "Manual reassignment"
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="decisions")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.AUTO)
+    effective = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=300, blank=True)
+    ruleset_version = models.PositiveIntegerField(null=True, blank=True)
+    rule = models.ForeignKey(
+        Rule, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    rule_name = models.CharField(max_length=100, blank=True)
+    method = models.CharField(max_length=24, blank=True)
+    pool = models.ForeignKey(
+        Pool, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    rep = models.ForeignKey(
+        "reps.Rep", null=True, blank=True, on_delete=models.SET_NULL, related_name="decisions"
+    )
+    outcome = models.CharField(max_length=10)
+    # Counted in the pool's rotation (False for owner-routed and manual decisions).
+    rotation = models.BooleanField(default=False)
+    payload = models.JSONField(default=dict, help_text="The engine's full decision.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["pool", "created_at"]),
+            models.Index(fields=["rep", "created_at"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lead"], condition=models.Q(effective=True), name="decision_one_effective"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Decision for lead #{self.lead_id}: {self.outcome}"
