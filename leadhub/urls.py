@@ -5,9 +5,12 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from leadhub.leads.api import LeadViewSet
+from reps.api import RepViewSet, TeamViewSet
 
 router = DefaultRouter()
 router.register("leads", LeadViewSet, basename="lead")
+router.register("teams", TeamViewSet, basename="team")
+router.register("reps", RepViewSet, basename="rep")
 
 urlpatterns = [
     path("admin/", admin.site.urls),

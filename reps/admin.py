@@ -1,10 +1,137 @@
-"""RevOps edit teams and reps here. The routing issue adds schedules, caps and skills."""
+"""RevOps edit teams, reps (with their working hours and time off), skills and holiday
+calendars here. The inline formsets refuse overlapping intervals with the same checks the
+services use."""
 
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
+from django.utils import timezone
 
-from reps.models import Rep, Team
+from reps.models import (
+    Holiday,
+    HolidayCalendar,
+    Rep,
+    Skill,
+    Team,
+    TimeOff,
+    WorkingHours,
+    check_time_off,
+    check_working_hours,
+)
+
+
+def _kept_forms(formset: BaseInlineFormSet) -> list:
+    return [
+        form
+        for form in formset.forms
+        if form.is_valid() and form.cleaned_data and not form.cleaned_data.get("DELETE")
+    ]
+
+
+class WorkingHoursFormSet(BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        rows = [
+            (f.cleaned_data["weekday"], f.cleaned_data["start"], f.cleaned_data["end"])
+            for f in _kept_forms(self)
+        ]
+        try:
+            check_working_hours(rows)
+        except ValidationError as exc:
+            raise ValidationError(exc.messages) from exc
+
+
+class TimeOffFormSet(BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        rows = [(f.cleaned_data["start"], f.cleaned_data["end"]) for f in _kept_forms(self)]
+        try:
+            check_time_off(rows)
+        except ValidationError as exc:
+            raise ValidationError(exc.messages) from exc
+
+
+class WorkingHoursInline(admin.TabularInline):
+    model = WorkingHours
+    formset = WorkingHoursFormSet
+    extra = 0
+
+
+class TimeOffInline(admin.TabularInline):
+    model = TimeOff
+    formset = TimeOffFormSet
+    extra = 0
+
+
+class HolidayInline(admin.TabularInline):
+    model = Holiday
+    extra = 0
+
+
+class ListOnlyAdmin(admin.ModelAdmin):
+    """A list across reps; rows are added and changed on the rep's page, where the inline
+    checks them against the rep's other rows."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(WorkingHours)
+class WorkingHoursAdmin(ListOnlyAdmin):
+    list_display = ["rep", "weekday", "start", "end"]
+    list_filter = ["weekday", "rep__team"]
+    list_select_related = ["rep__user"]
+    search_fields = ["rep__user__username", "rep__user__last_name"]
+
+
+@admin.register(TimeOff)
+class TimeOffAdmin(ListOnlyAdmin):
+    list_display = ["rep", "start", "end", "reason"]
+    list_filter = ["rep__team"]
+    list_select_related = ["rep__user"]
+    search_fields = ["rep__user__username", "rep__user__last_name", "reason"]
+    date_hierarchy = "start"
+
+
+@admin.register(Holiday)
+class HolidayAdmin(admin.ModelAdmin):
+    list_display = ["date", "name", "calendar"]
+    list_filter = ["calendar"]
+    list_select_related = ["calendar"]
+    search_fields = ["name"]
+    date_hierarchy = "date"
+
+
+@admin.register(Skill)
+class SkillAdmin(admin.ModelAdmin):
+    list_display = ["name", "description", "rep_count"]
+    search_fields = ["name", "description"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Skill]:
+        return super().get_queryset(request).annotate(rep_count=Count("reps"))
+
+    @admin.display(description="Reps", ordering="rep_count")
+    def rep_count(self, skill: Skill) -> int:
+        return skill.rep_count
+
+
+@admin.register(HolidayCalendar)
+class HolidayCalendarAdmin(admin.ModelAdmin):
+    list_display = ["name", "holiday_count"]
+    search_fields = ["name"]
+    inlines = [HolidayInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[HolidayCalendar]:
+        return super().get_queryset(request).annotate(holiday_count=Count("holidays"))
+
+    @admin.display(description="Holidays", ordering="holiday_count")
+    def holiday_count(self, calendar: HolidayCalendar) -> int:
+        return calendar.holiday_count
 
 
 @admin.register(Team)
@@ -23,8 +150,21 @@ class TeamAdmin(admin.ModelAdmin):
 
 @admin.register(Rep)
 class RepAdmin(admin.ModelAdmin):
-    list_display = ["user", "full_name", "team", "role", "active", "timezone"]
-    list_filter = ["team", "role", "active"]
+    list_display = [
+        "user",
+        "full_name",
+        "team",
+        "role",
+        "active",
+        "timezone",
+        "presence",
+        "tier",
+        "weight",
+        "max_open",
+        "max_per_day",
+        "max_per_week",
+    ]
+    list_filter = ["team", "role", "active", "presence", "tier"]
     list_select_related = ["user", "team"]
     search_fields = [
         "user__username",
@@ -34,6 +174,14 @@ class RepAdmin(admin.ModelAdmin):
         "team__name",
     ]
     raw_id_fields = ["user"]
+    filter_horizontal = ["skills"]
+    readonly_fields = ["presence_changed_at"]
+    inlines = [WorkingHoursInline, TimeOffInline]
+
+    def save_model(self, request: HttpRequest, obj: Rep, form, change: bool) -> None:
+        if "presence" in form.changed_data:
+            obj.presence_changed_at = timezone.now()
+        super().save_model(request, obj, form, change)
 
     @admin.display(description="Name", ordering="user__last_name")
     def full_name(self, rep: Rep) -> str:

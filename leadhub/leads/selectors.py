@@ -3,16 +3,9 @@
 from django.db.models import QuerySet
 
 from leadhub.leads.models import Lead
+from reps.selectors import REVOPS_GROUP, user_sees_everything
 
-REVOPS_GROUP = "RevOps"
-
-
-def user_sees_everything(user) -> bool:
-    if not user.is_authenticated:
-        return False
-    if user.is_superuser or user.is_staff:
-        return True
-    return user.groups.filter(name=REVOPS_GROUP).exists()
+__all__ = ["REVOPS_GROUP", "leads_visible_to", "user_sees_everything"]
 
 
 def leads_visible_to(user) -> QuerySet[Lead]:

@@ -1,12 +1,23 @@
+from datetime import timedelta
+
 import pytest
+import time_machine
 from django.apps import apps
 from django.contrib import admin
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
-from reps.models import Rep, Team
-from reps.tests.factories import RepFactory, TeamFactory
+from reps.models import Holiday, HolidayCalendar, Rep, Skill, Team, TimeOff, WorkingHours
+from reps.tests.factories import (
+    HolidayFactory,
+    RepFactory,
+    SkillFactory,
+    TeamFactory,
+    TimeOffFactory,
+    WorkingHoursFactory,
+)
 
 REPS_MODELS = [Rep, Team]
 
@@ -75,3 +86,106 @@ def test_rep_list_query_count_does_not_grow_with_the_number_of_reps(admin_client
     RepFactory.create_batch(10, team=team)
 
     assert count_queries() == with_two
+
+
+@pytest.mark.parametrize(
+    "model", [Skill, HolidayCalendar, Holiday, WorkingHours, TimeOff], ids=lambda m: m.__name__
+)
+def test_schedule_and_skill_pages_render(admin_client, model):
+    rep = RepFactory()
+    WorkingHoursFactory(rep=rep)
+    TimeOffFactory(rep=rep)
+    HolidayFactory()
+    SkillFactory()
+    obj = model.objects.first()
+
+    assert admin_client.get(admin_url(model, "changelist")).status_code == 200
+    assert admin_client.get(admin_url(model, "change", obj.pk)).status_code == 200
+
+
+def test_working_hours_and_time_off_are_edited_on_the_reps_page_only(admin_client):
+    assert admin_client.get(admin_url(WorkingHours, "add")).status_code == 403
+    assert admin_client.get(admin_url(TimeOff, "add")).status_code == 403
+
+
+def rep_form(rep: Rep, hours: list[tuple[str, str, str]], time_off=()) -> dict[str, str]:
+    data = {
+        "user": str(rep.user_id),
+        "team": str(rep.team_id),
+        "role": rep.role,
+        "active": "on",
+        "timezone": rep.timezone,
+        "presence": "away",
+        "languages": '["en"]',
+        "tier": "1",
+        "weight": "1",
+        "ramp_share": "0.50",
+        "working_hours-TOTAL_FORMS": str(len(hours)),
+        "working_hours-INITIAL_FORMS": "0",
+        "time_off-TOTAL_FORMS": str(len(time_off)),
+        "time_off-INITIAL_FORMS": "0",
+    }
+    for n, (weekday, start, end) in enumerate(hours):
+        data |= {
+            f"working_hours-{n}-weekday": weekday,
+            f"working_hours-{n}-start": start,
+            f"working_hours-{n}-end": end,
+        }
+    for n, (start, end) in enumerate(time_off):
+        data |= {
+            f"time_off-{n}-start_0": start[:10],
+            f"time_off-{n}-start_1": start[11:],
+            f"time_off-{n}-end_0": end[:10],
+            f"time_off-{n}-end_1": end[11:],
+            f"time_off-{n}-reason": "Vacation",
+        }
+    return data
+
+
+def test_the_rep_page_saves_a_split_shift_and_stamps_a_presence_change(admin_client):
+    rep = RepFactory()
+    later = timezone.now() + timedelta(hours=1)
+    hours = [("0", "08:00", "12:00"), ("0", "13:00", "17:00")]
+
+    with time_machine.travel(later, tick=False):
+        response = admin_client.post(admin_url(Rep, "change", rep.pk), rep_form(rep, hours))
+
+    assert response.status_code == 302
+    rep.refresh_from_db()
+    assert rep.working_hours.count() == 2
+    assert (rep.presence, rep.presence_changed_at) == ("away", later)
+
+
+@pytest.mark.parametrize(
+    "hours, time_off",
+    [
+        ([("0", "08:00", "12:00"), ("0", "11:00", "17:00")], ()),
+        (
+            [],
+            [
+                ("2026-12-21 00:00:00", "2026-12-28 00:00:00"),
+                ("2026-12-27 00:00:00", "2026-12-29 00:00:00"),
+            ],
+        ),
+    ],
+    ids=["hours", "time off"],
+)
+def test_the_rep_page_refuses_overlaps(admin_client, hours, time_off):
+    rep = RepFactory()
+
+    response = admin_client.post(admin_url(Rep, "change", rep.pk), rep_form(rep, hours, time_off))
+
+    assert response.status_code == 200
+    assert "overlaps" in str(
+        response.context["inline_admin_formsets"][0 if hours else 1].formset.non_form_errors()
+    )
+    assert not rep.working_hours.exists() and not rep.time_off.exists()
+
+
+def test_rep_list_filters_by_presence(admin_client):
+    away = RepFactory(presence="away")
+    RepFactory()
+
+    response = admin_client.get(admin_url(Rep, "changelist"), {"presence__exact": "away"})
+
+    assert list(response.context["cl"].result_list) == [away]

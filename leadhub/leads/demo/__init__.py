@@ -1,7 +1,11 @@
 """The demo company behind ``manage.py seed_demo``.
 
-Three sales teams in their time zones, accounts with domains and owners, a local enrichment
-table, scoring rules, two web forms, an intake key, and a month of leads. The leads go
+Three sales teams in their time zones, their reps' skills, languages, caps and working
+hours (Mon-Fri in each rep's own time zone, some on split shifts), 2026 holiday calendars,
+one rep on vacation now, one ramping up, and one at capacity (their max_open filled by hand
+with as many open demo leads: the only owned leads of the demo), accounts with domains and
+owners, a local enrichment table, scoring rules, two web forms, an intake key, and a month
+of leads. The leads go
 through ``lead_capture`` like real ones (normalised, deduplicated, matched, enriched,
 scored, with events); only their timestamps are then moved back into the past month, the
 one thing the real pipeline cannot be asked to do.
@@ -11,7 +15,9 @@ database is looked at, so every fresh database gets the same company (lead times
 relative to the moment of seeding).
 
 Idempotent: set-up rows are created when missing, by natural key (team name, username,
-account name, domain, rule name, form slug, key name), and never overwritten, so what
+skill, calendar name and date, account name, domain, rule name, form slug, key name; a rep's
+schedule when they have no working hours; the vacation when that rep has no current or
+coming time off), and never overwritten, so what
 RevOps change in the admin survives ``make run``. Leads are created only when no demo lead
 exists yet. Every demo lead carries ``custom.demo = true``: that is the marker, and it lets
 anyone find (or delete) the fabricated leads. The pipeline thresholds are the demo's only

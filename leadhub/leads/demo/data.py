@@ -373,3 +373,140 @@ INTAKE_KEY_NAME = "Website (demo)"
 # Leads arrive in working hours, mostly on weekdays (weights per local hour, 0-23).
 HOUR_WEIGHTS = [1, 1, 1, 1, 1, 1, 2, 4, 7, 10, 11, 11, 8, 9, 10, 10, 9, 7, 5, 4, 3, 3, 2, 1]
 WEEKEND_WEIGHT = 0.25
+
+# --- How the reps work -------------------------------------------------------------------
+
+SKILLS = ["enterprise", "smb", "fintech", "healthcare", "manufacturing", "public_sector"]
+
+# username → languages (ISO 639-1), skills, tier, weight, max open, max per day, shift.
+# A "split" shift is 08:00-12:00 and 13:00-17:00; "standard" is 09:00-17:00; Mon-Fri, local.
+REP_PROFILES: dict[str, tuple[list[str], list[str], int, int, int, int, str]] = {
+    "rachel.thompson": (["en"], ["enterprise"], 3, 1, 25, 5, "standard"),
+    "marcus.johnson": (["en"], ["enterprise", "fintech"], 3, 3, 60, 15, "standard"),
+    "emily.chen": (["en", "zh"], ["smb", "healthcare"], 2, 2, 40, 10, "split"),
+    "diego.ramirez": (["en", "es"], ["smb", "manufacturing"], 2, 2, 6, 10, "standard"),
+    "sarah.oconnor": (["en"], ["public_sector", "healthcare"], 2, 2, 40, 10, "standard"),
+    "jason.park": (["en", "fr", "ko"], ["smb"], 1, 1, 30, 8, "standard"),
+    "oliver.bennett": (["en", "fr"], ["enterprise"], 3, 1, 25, 5, "standard"),
+    "sophie.muller": (["de", "en"], ["manufacturing", "enterprise"], 3, 3, 55, 15, "standard"),
+    "lucas.martin": (["fr", "en"], ["fintech", "smb"], 2, 2, 40, 10, "split"),
+    "hannah.okafor": (["en"], ["healthcare", "public_sector"], 2, 2, 40, 10, "standard"),
+    "matteo.rossi": (["it", "de", "en"], ["manufacturing", "smb"], 1, 1, 30, 8, "standard"),
+    "weiling.tan": (["en", "zh", "ms"], ["enterprise", "fintech"], 3, 1, 25, 5, "standard"),
+    "liam.walker": (["en"], ["smb", "public_sector"], 2, 2, 45, 10, "standard"),
+    "yuki.tanaka": (["ja", "en"], ["manufacturing", "enterprise"], 2, 2, 40, 10, "split"),
+    "arjun.mehta": (["en", "hi"], ["fintech", "smb"], 2, 2, 40, 10, "standard"),
+    "chloe.nguyen": (["en", "vi", "zh"], ["smb"], 1, 2, 30, 8, "standard"),
+}
+SHIFTS = {"standard": [("09:00", "17:00")], "split": [("08:00", "12:00"), ("13:00", "17:00")]}
+# On vacation from two days before seeding to five days after, so the demo has one rep
+# the router must skip for time off.
+ON_VACATION = "hannah.okafor"
+# New this month: gets RAMP_SHARE of their weight for RAMP_DAYS days from seeding.
+RAMPING, RAMP_DAYS, RAMP_SHARE = "chloe.nguyen", 21, "0.50"
+# Their max_open (6 in REP_PROFILES) is filled by hand with as many open demo leads, so the
+# demo has one rep that is at capacity for real, not by a cap of zero.
+AT_CAPACITY = "diego.ramirez"
+
+# Public holidays of 2026, a handful per country, by the time zones the reps live in.
+HOLIDAY_CALENDARS: dict[str, list[tuple[str, str]]] = {
+    "United States": [
+        ("2026-01-01", "New Year's Day"),
+        ("2026-01-19", "Martin Luther King Jr. Day"),
+        ("2026-05-25", "Memorial Day"),
+        ("2026-07-03", "Independence Day (observed)"),
+        ("2026-09-07", "Labor Day"),
+        ("2026-11-26", "Thanksgiving Day"),
+        ("2026-12-25", "Christmas Day"),
+    ],
+    "Canada (Ontario)": [
+        ("2026-01-01", "New Year's Day"),
+        ("2026-02-16", "Family Day"),
+        ("2026-04-03", "Good Friday"),
+        ("2026-05-18", "Victoria Day"),
+        ("2026-07-01", "Canada Day"),
+        ("2026-09-07", "Labour Day"),
+        ("2026-10-12", "Thanksgiving"),
+        ("2026-12-25", "Christmas Day"),
+    ],
+    "United Kingdom (England)": [
+        ("2026-01-01", "New Year's Day"),
+        ("2026-04-03", "Good Friday"),
+        ("2026-04-06", "Easter Monday"),
+        ("2026-05-04", "Early May bank holiday"),
+        ("2026-05-25", "Spring bank holiday"),
+        ("2026-08-31", "Summer bank holiday"),
+        ("2026-12-25", "Christmas Day"),
+        ("2026-12-28", "Boxing Day (substitute day)"),
+    ],
+    "Germany (Berlin)": [
+        ("2026-01-01", "Neujahr"),
+        ("2026-04-03", "Karfreitag"),
+        ("2026-04-06", "Ostermontag"),
+        ("2026-05-01", "Tag der Arbeit"),
+        ("2026-05-14", "Christi Himmelfahrt"),
+        ("2026-05-25", "Pfingstmontag"),
+        ("2026-10-03", "Tag der Deutschen Einheit"),
+        ("2026-12-25", "1. Weihnachtstag"),
+        ("2026-12-26", "2. Weihnachtstag"),
+    ],
+    "France": [
+        ("2026-01-01", "Jour de l'an"),
+        ("2026-04-06", "Lundi de Pâques"),
+        ("2026-05-01", "Fête du Travail"),
+        ("2026-05-08", "Victoire 1945"),
+        ("2026-05-14", "Ascension"),
+        ("2026-07-14", "Fête nationale"),
+        ("2026-11-11", "Armistice 1918"),
+        ("2026-12-25", "Noël"),
+    ],
+    "Singapore": [
+        ("2026-01-01", "New Year's Day"),
+        ("2026-02-17", "Chinese New Year"),
+        ("2026-02-18", "Chinese New Year"),
+        ("2026-04-03", "Good Friday"),
+        ("2026-05-01", "Labour Day"),
+        ("2026-08-10", "National Day (observed)"),
+        ("2026-12-25", "Christmas Day"),
+    ],
+    "Japan": [
+        ("2026-01-01", "New Year's Day"),
+        ("2026-01-12", "Coming of Age Day"),
+        ("2026-02-11", "National Foundation Day"),
+        ("2026-02-23", "Emperor's Birthday"),
+        ("2026-04-29", "Showa Day"),
+        ("2026-05-04", "Greenery Day"),
+        ("2026-05-05", "Children's Day"),
+        ("2026-11-03", "Culture Day"),
+        ("2026-11-23", "Labour Thanksgiving Day"),
+    ],
+    "Australia (New South Wales)": [
+        ("2026-01-01", "New Year's Day"),
+        ("2026-01-26", "Australia Day"),
+        ("2026-04-03", "Good Friday"),
+        ("2026-04-06", "Easter Monday"),
+        ("2026-06-08", "King's Birthday"),
+        ("2026-10-05", "Labour Day"),
+        ("2026-12-25", "Christmas Day"),
+    ],
+    "India": [
+        ("2026-01-26", "Republic Day"),
+        ("2026-08-15", "Independence Day"),
+        ("2026-10-02", "Gandhi Jayanti"),
+        ("2026-12-25", "Christmas Day"),
+    ],
+}
+CALENDAR_OF_TIMEZONE = {
+    "America/New_York": "United States",
+    "America/Chicago": "United States",
+    "America/Denver": "United States",
+    "America/Los_Angeles": "United States",
+    "America/Toronto": "Canada (Ontario)",
+    "Europe/London": "United Kingdom (England)",
+    "Europe/Berlin": "Germany (Berlin)",
+    "Europe/Paris": "France",
+    "Asia/Singapore": "Singapore",
+    "Asia/Tokyo": "Japan",
+    "Australia/Sydney": "Australia (New South Wales)",
+    "Asia/Kolkata": "India",
+}

@@ -3,7 +3,9 @@
 import random
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -11,10 +13,20 @@ from django.utils import timezone
 
 from leadhub.leads.demo.data import (
     ALLOWED_ORIGIN,
+    AT_CAPACITY,
+    CALENDAR_OF_TIMEZONE,
+    HOLIDAY_CALENDARS,
     INTAKE_KEY_NAME,
+    ON_VACATION,
     PIPELINE,
+    RAMP_DAYS,
+    RAMP_SHARE,
+    RAMPING,
+    REP_PROFILES,
     SCORING_RULES,
     SEED,
+    SHIFTS,
+    SKILLS,
     STAFF_DOMAIN,
     TEAMS,
     WEB_FORMS,
@@ -30,8 +42,9 @@ from leadhub.leads.models import (
     ScoringRule,
     WebForm,
 )
-from leadhub.leads.services import account_save, lead_capture, lead_capture_partial
-from reps.models import Rep, Team
+from leadhub.leads.services import account_save, lead_assign, lead_capture, lead_capture_partial
+from reps.models import Holiday, HolidayCalendar, Rep, Skill, Team
+from reps.services import rep_update, time_off_add
 
 
 @dataclass
@@ -53,15 +66,18 @@ class DemoSummary:
 
 def seed_demo() -> DemoSummary:
     """Build what is missing of the demo company; see leadhub/leads/demo/__init__.py."""
-    plan = plan_company(random.Random(SEED), timezone.now())
+    now = timezone.now()
+    plan = plan_company(random.Random(SEED), now)
     summary = DemoSummary()
     with transaction.atomic():
         reps = _seed_reps(plan, summary)
+        _seed_schedules(reps, now, summary)
         _seed_accounts(plan, reps, summary)
         _seed_setup(plan, summary)
         if not Lead.objects.filter(custom__demo=True).exists():
             _seed_leads(plan, summary)
             summary.leads_created = True
+        _seed_full_book(reps[AT_CAPACITY], summary)
     demo_leads = Lead.objects.filter(custom__demo=True)
     summary.leads = demo_leads.count()
     summary.statuses = dict(Counter(demo_leads.values_list("status", flat=True)).most_common())
@@ -101,6 +117,88 @@ def _seed_reps(plan: Plan, summary: DemoSummary) -> dict[str, Rep]:
     summary.teams = Team.objects.filter(name__in=teams).count()
     summary.reps = Rep.objects.filter(team__in=teams.values()).count()
     return existing
+
+
+def _seed_schedules(reps: dict[str, Rep], now: datetime, summary: DemoSummary) -> None:
+    """Skills, holiday calendars, and each demo rep's languages, skills, tier, weight, caps
+    and working hours. A rep that already has working hours is left as it is (RevOps may
+    have changed it). One rep is on vacation now and one is ramping up."""
+    for name in SKILLS:
+        summary.created["skills"] += Skill.objects.get_or_create(name=name)[1]
+    calendars = {}
+    for name, days in HOLIDAY_CALENDARS.items():
+        calendars[name], created = HolidayCalendar.objects.get_or_create(name=name)
+        summary.created["holiday calendars"] += created
+        known = set(calendars[name].holidays.values_list("date", flat=True))
+        new = [
+            Holiday(calendar=calendars[name], date=day, name=title)
+            for day, title in ((date.fromisoformat(d), t) for d, t in days)
+            if day not in known
+        ]
+        Holiday.objects.bulk_create(new)
+        summary.created["holidays"] += len(new)
+
+    for username, profile in REP_PROFILES.items():
+        rep = reps[username]
+        if rep.working_hours.exists():
+            continue
+        languages, skills, tier, weight, max_open, max_per_day, shift = profile
+        today = now.astimezone(ZoneInfo(rep.timezone)).date()
+        ramp = (
+            {"ramp_until": today + timedelta(days=RAMP_DAYS), "ramp_share": Decimal(RAMP_SHARE)}
+            if username == RAMPING
+            else {}
+        )
+        rep_update(
+            rep=rep,
+            skills=skills,
+            working_hours=[
+                (weekday, time.fromisoformat(start), time.fromisoformat(end))
+                for weekday in range(5)
+                for start, end in SHIFTS[shift]
+            ],
+            languages=languages,
+            tier=tier,
+            weight=weight,
+            max_open=max_open,
+            max_per_day=max_per_day,
+            max_per_week=max_per_day * 4,
+            holiday_calendar=calendars[CALENDAR_OF_TIMEZONE[rep.timezone]],
+            **ramp,
+        )
+        summary.created["rep schedules"] += 1
+
+    away = reps[ON_VACATION]
+    if not away.time_off.filter(end__gt=now).exists():
+        zone = ZoneInfo(away.timezone)
+        today = now.astimezone(zone).date()
+        time_off_add(
+            rep=away,
+            start=datetime.combine(today - timedelta(days=2), time(0), tzinfo=zone),
+            end=datetime.combine(today + timedelta(days=5), time(0), tzinfo=zone),
+            reason="Vacation",
+            actor=None,
+        )
+        summary.created["time off"] += 1
+
+
+def _seed_full_book(rep: Rep, summary: DemoSummary) -> None:
+    """Give the at-capacity rep as many open demo leads as their max_open, assigned by hand
+    (no routing decision: the event says so), dated a few minutes after each lead arrived.
+    Done once: a rep who owns leads already is left alone."""
+    if rep.leads.exists() or not rep.max_open:
+        return
+    leads = list(
+        Lead.objects.select_for_update()
+        .filter(custom__demo=True, status="new", is_partial=False, country="US", owner=None)
+        .order_by("captured_at", "pk")[: rep.max_open]
+    )
+    for lead in leads:
+        lead_assign(lead=lead, rep_id=rep.pk, data={"reason": "demo: assigned by hand"})
+        assigned = lead.captured_at + timedelta(minutes=7)
+        Lead.objects.filter(pk=lead.pk).update(assigned_at=assigned, updated_at=assigned)
+        lead.events.filter(kind=LeadEvent.Kind.ASSIGNED).update(at=assigned)
+    summary.created["leads assigned by hand"] += len(leads)
 
 
 def _seed_accounts(plan: Plan, reps: dict[str, Rep], summary: DemoSummary) -> None:

@@ -1,6 +1,6 @@
 import io
 import stat
-from datetime import timedelta
+from datetime import date, time, timedelta
 
 import pytest
 from django.apps import apps
@@ -10,8 +10,10 @@ from django.core.management import CommandError, call_command
 from django.db.models import F, Max, Min
 from django.utils import timezone
 
-from leadhub.leads.models import Lead, LeadEvent
-from reps.models import Rep, Team
+from leadhub.leads.models import OPEN_STATUSES, Lead, LeadEvent
+from reps.availability import NO_NEEDS, Reason, rep_eligibility
+from reps.models import Holiday, HolidayCalendar, Rep, Team, TimeOff
+from reps.selectors import rep_snapshots
 
 REGION_ZONES = {"NA": ("America/",), "EMEA": ("Europe/",), "APAC": ("Asia/", "Australia/")}
 
@@ -52,8 +54,13 @@ def test_seed_demo_builds_a_believable_company_and_a_second_run_changes_nothing(
     assert span["last"] - span["first"] >= timedelta(days=25)
     assert span["last"] <= started
     statuses = set(leads.values_list("status", flat=True))
-    assert {"new", "triage", "nurture"} <= statuses <= {"new", "triage", "nurture"}
-    assert not leads.exclude(owner=None).exists()  # routing comes with the next issue
+    assert {"new", "triage", "nurture", "assigned"} <= statuses
+    assert statuses <= {"new", "triage", "nurture", "assigned"}
+    # Routing is not the demo's: the only owned leads are the at-capacity rep's full book.
+    full = Rep.objects.get(user__username="diego.ramirez")
+    assert set(leads.exclude(owner=None).values_list("owner", flat=True)) == {full.pk}
+    assert full.leads.filter(status="assigned").count() == full.max_open == 6
+    assert not full.leads.filter(assigned_at__lt=F("captured_at")).exists()
     assert leads.exclude(account=None).count() >= 50
     captured = LeadEvent.objects.filter(kind="captured")
     assert sum("enriched" in data for data in captured.values_list("data", flat=True)) >= 50
@@ -69,11 +76,50 @@ def test_seed_demo_builds_a_believable_company_and_a_second_run_changes_nothing(
     assert {"US", "GB", "DE", "AU", "JP"} <= countries
     assert all(len(c) == 2 for c in countries)
 
+    _assert_reps_are_scheduled(started)
+
     counts = row_counts()
     again = seed()
 
     assert row_counts() == counts
     assert "none added" in again
+
+
+def _assert_reps_are_scheduled(started) -> None:
+    reps = list(Rep.objects.prefetch_related("working_hours", "skills"))
+    for rep in reps:
+        hours = list(rep.working_hours.all())
+        assert {h.weekday for h in hours} == {0, 1, 2, 3, 4}, rep
+        assert all(time(8) <= h.start < h.end <= time(17) for h in hours), rep
+        assert rep.languages and rep.skills.exists() and rep.holiday_calendar_id, rep
+        assert 1 <= rep.tier <= 3 and rep.max_open and rep.max_per_day, rep
+    assert sum(len(r.working_hours.all()) == 10 for r in reps) >= 2  # split shifts
+    assert Rep.objects.exclude(ramp_until=None).count() == 1
+    # The calendars hold real 2026 public holidays of each rep's country.
+    assert Holiday.objects.filter(
+        calendar__name="United States", date=date(2026, 11, 26), name="Thanksgiving Day"
+    ).exists()
+    assert set(HolidayCalendar.objects.values_list("name", flat=True)) >= {
+        "United States",
+        "United Kingdom (England)",
+        "Germany (Berlin)",
+        "Singapore",
+        "Japan",
+    }
+
+    # Right now, one rep is on vacation and one is at capacity.
+    now = timezone.now()
+    snapshots = rep_snapshots(now=now, open_statuses=OPEN_STATUSES)
+    on_time_off = [
+        s.name for s in snapshots.values() if Reason.TIME_OFF in rep_eligibility(s, NO_NEEDS, now)
+    ]
+    at_capacity = [
+        s.name for s in snapshots.values() if Reason.CAP_OPEN in rep_eligibility(s, NO_NEEDS, now)
+    ]
+    assert on_time_off == ["Hannah Okafor"]
+    assert at_capacity == ["Diego Ramirez"]
+    vacation = TimeOff.objects.get()
+    assert vacation.reason == "Vacation" and vacation.start <= started < vacation.end
 
 
 @pytest.mark.django_db
