@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "reps",
     "leadhub.leads",
     "routing",
+    "sla",
 ]
 
 MIDDLEWARE = [
@@ -252,6 +253,8 @@ LEADHUB_FREE_MAIL_DOMAINS = frozenset(
 LEADHUB_ENRICHMENT_PROVIDERS = env_list(
     "LEADHUB_ENRICHMENT_PROVIDERS", ["leadhub.leads.enrichment.LocalTableProvider"]
 )
+# The sweep routes leads still new this many seconds after capture (worker down, lost task).
+LEADHUB_ROUTING_SWEEP_AFTER_SECONDS = env_int("LEADHUB_ROUTING_SWEEP_AFTER_SECONDS", 10)
 # How long an Idempotency-Key is remembered.
 LEADHUB_IDEMPOTENCY_TTL_HOURS = env_int("LEADHUB_IDEMPOTENCY_TTL_HOURS", 48)
 

@@ -100,11 +100,15 @@ def local_now(rep: RepSnapshot, now: datetime) -> datetime:
 
 
 def in_working_hours(intervals: Iterable[WorkInterval], local: datetime) -> bool:
-    intervals = tuple(intervals)
-    if not intervals:
-        return True
-    weekday, clock = local.weekday(), local.time().replace(tzinfo=None)
-    return any(i.weekday == weekday and i.start <= clock < i.end for i in intervals)
+    """Is ``local`` (the rep's own time) inside one of the intervals? No intervals: yes."""
+    weekday, clock = local.weekday(), local.time()
+    empty = True
+    # A plain loop: this runs for every pool member on every decision.
+    for interval in intervals:
+        empty = False
+        if interval.weekday == weekday and interval.start <= clock < interval.end:
+            return True
+    return empty
 
 
 def rep_eligibility(rep: RepSnapshot, needs: LeadNeeds, now: datetime) -> list[Reason]:

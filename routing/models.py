@@ -233,6 +233,8 @@ class Decision(models.Model):
     outcome = models.CharField(max_length=10)
     # Counted in the pool's rotation (False for owner-routed and manual decisions).
     rotation = models.BooleanField(default=False)
+    # When a junk lead's turn was given back to the pool (at most once).
+    refunded_at = models.DateTimeField(null=True, blank=True)
     payload = models.JSONField(default=dict, help_text="The engine's full decision.")
 
     class Meta:

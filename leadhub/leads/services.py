@@ -26,7 +26,7 @@ from leadhub.leads.models import (
 )
 from leadhub.leads.normalize import domain_of, normalize_company_name
 from leadhub.leads.pipeline import PipelineContext, pipeline_context, prepare
-from leadhub.leads.signals import announce_captured
+from leadhub.leads.signals import announce_captured, announce_status_change
 
 Outcome = Literal["created", "duplicate", "replayed", "completed"]
 
@@ -374,6 +374,7 @@ def lead_transition(*, lead_id: int, status: str, actor=None, reason: str = "") 
             actor=actor,
             data={"from": previous, "to": status, "reason": reason},
         )
+        announce_status_change(lead.pk, previous, status)
         return lead
 
 

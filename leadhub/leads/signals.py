@@ -14,3 +14,13 @@ def announce_captured(lead_ids: list[int]) -> None:
     if lead_ids:
         ids = list(lead_ids)
         transaction.on_commit(lambda: leads_captured.send(sender=None, lead_ids=ids))
+
+
+# Sent after a status change commits: ``lead_id``, ``old``, ``new`` (statuses).
+lead_status_changed = Signal()
+
+
+def announce_status_change(lead_id: int, old: str, new: str) -> None:
+    transaction.on_commit(
+        lambda: lead_status_changed.send(sender=None, lead_id=lead_id, old=old, new=new)
+    )

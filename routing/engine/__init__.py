@@ -1,0 +1,66 @@
+"""The routing engine: pure Python over plain data, no ORM and no request.
+
+    rules = compile_ruleset(ruleset)              # once per published version
+    decision = decide(lead, rules, world, now)    # per lead
+
+``lead`` is a dict of lead fields (as on the Lead model, plus ``account_id`` and
+``account_owner_id`` from the account match); ``world`` holds the rep snapshots, pools,
+pool states, territories, team managers, conversion rates and business hours. The same
+call serves live routing (under the pool-state lock), the preview, the replay and the
+benchmarks. The modules:
+
+- inputs.py: the frozen input types, the state update, ``apply_update`` and ``refund``;
+- territories.py: hierarchical territory matching, most specific wins;
+- conditions.py: rule condition trees, parsed once, and the derived facts;
+- methods.py: the distribution methods and their fairness rules;
+- decide.py: rules, actions, fallbacks and the explained ``Decision``.
+"""
+
+from routing.engine.conditions import DERIVED_FACTS, RuleError, parse_condition
+from routing.engine.decide import CompiledRuleSet, Decision, compile_ruleset, decide
+from routing.engine.inputs import (
+    Action,
+    ActionKind,
+    Fallback,
+    FallbackKind,
+    Method,
+    Pool,
+    PoolSettings,
+    PoolState,
+    Rule,
+    RuleSet,
+    StateUpdate,
+    Territory,
+    World,
+    apply_update,
+    refund,
+)
+from routing.engine.methods import Candidate
+from routing.engine.territories import TerritoryIndex
+
+__all__ = [
+    "DERIVED_FACTS",
+    "Action",
+    "ActionKind",
+    "Candidate",
+    "CompiledRuleSet",
+    "Decision",
+    "Fallback",
+    "FallbackKind",
+    "Method",
+    "Pool",
+    "PoolSettings",
+    "PoolState",
+    "Rule",
+    "RuleError",
+    "RuleSet",
+    "StateUpdate",
+    "Territory",
+    "TerritoryIndex",
+    "World",
+    "apply_update",
+    "compile_ruleset",
+    "decide",
+    "parse_condition",
+    "refund",
+]

@@ -1,0 +1,16 @@
+"""How routing reacts to the leads app: new leads are routed by the worker, junk leads
+give their rotation turn back. Connected in RoutingConfig.ready()."""
+
+from django_q.tasks import async_task
+
+# A junk lead was never a real lead: its pool turn is refunded (design.md §3, fairness).
+REFUNDED_STATUSES = frozenset({"junk"})
+
+
+def route_captured(sender, lead_ids: list[int], **kwargs) -> None:
+    async_task("routing.tasks.route_leads", lead_ids, group="routing")
+
+
+def refund_junk(sender, lead_id: int, old: str, new: str, **kwargs) -> None:
+    if new in REFUNDED_STATUSES:
+        async_task("routing.tasks.refund_lead", lead_id, group="routing")

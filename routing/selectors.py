@@ -1,0 +1,206 @@
+"""Reads for routing: the rule set in force, and the engine's inputs loaded from the
+database in a fixed number of queries."""
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Count, Q
+
+from leadhub.leads.models import OPEN_STATUSES, Lead
+from reps.models import Rep
+from reps.selectors import rep_snapshots
+from routing import engine
+from routing.models import Pool, PoolState, Publication, Rule, RuleSet, Territory
+
+# Conversion rates for performance-weighted pools look back this far.
+PERFORMANCE_WINDOW = timedelta(days=90)
+
+_SETTING_TYPES: dict[str, type] = {
+    "load_metric": str,
+    "catch_up_limit": int,
+    "check_hours": bool,
+    "allow_away": bool,
+    "skill_field": str,
+    "language_required": bool,
+    "performance_floor": float,
+}
+
+
+def pool_settings_from(
+    data: Mapping[str, Any], weights: Mapping[int, float]
+) -> engine.PoolSettings:
+    """A pool's stored settings as the engine's PoolSettings; ValueError names a bad key."""
+    unknown = set(data) - {*_SETTING_TYPES, "required_skills", "preferred_skills", "tiers"}
+    if unknown:
+        raise ValueError(f"Unknown pool settings: {', '.join(sorted(unknown))}.")
+    kwargs: dict[str, Any] = {"weights": dict(weights)}
+    for key, kind in _SETTING_TYPES.items():
+        if key in data:
+            value = data[key]
+            if kind is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                raise ValueError(f"{key} must be {kind.__name__}, not {value!r}.")
+            kwargs[key] = value
+    if kwargs.get("load_metric", "open") not in ("open", "ratio"):
+        raise ValueError("load_metric must be 'open' or 'ratio'.")
+    for key in ("required_skills", "preferred_skills"):
+        if key in data:
+            if not isinstance(data[key], list) or not all(isinstance(s, str) for s in data[key]):
+                raise ValueError(f"{key} must be a list of skill names.")
+            kwargs[key] = frozenset(data[key])
+    if "tiers" in data:
+        tiers = data["tiers"]
+        if not isinstance(tiers, list) or not all(
+            isinstance(t, list) and len(t) == 2 and all(isinstance(n, int) for n in t)
+            for t in tiers
+        ):
+            raise ValueError("tiers must be a list of [min_score, min_tier] pairs.")
+        kwargs["tiers"] = tuple((t[0], t[1]) for t in tiers)
+    return engine.PoolSettings(**kwargs)
+
+
+def ruleset_in_force() -> RuleSet | None:
+    publication = Publication.objects.select_related("ruleset").first()
+    return publication.ruleset if publication else None
+
+
+def engine_ruleset(ruleset: RuleSet) -> engine.RuleSet:
+    rules = tuple(
+        engine.Rule(
+            id=rule.pk,
+            position=rule.position,
+            name=rule.name,
+            condition=rule.condition,
+            action=engine.Action(rule.action, rule.action_pool_id or rule.action_rep_id),
+            fallback=engine.Fallback(rule.fallback, rule.fallback_pool_id),
+            enabled=rule.enabled,
+        )
+        for rule in Rule.objects.filter(ruleset=ruleset).order_by("position", "pk")
+    )
+    return engine.RuleSet(ruleset.version, rules)
+
+
+# Published versions never change, so each is compiled once per process. The key is the
+# row's identity, not only its number, so a database rebuilt under a running process (tests)
+# cannot be served another database's rules.
+_COMPILED: dict[tuple[int, int, str], engine.CompiledRuleSet] = {}
+
+
+def compiled_ruleset(ruleset: RuleSet) -> engine.CompiledRuleSet:
+    """The compiled rules of ``ruleset``; the draft is compiled afresh every time."""
+    if ruleset.is_draft:
+        return engine.compile_ruleset(engine_ruleset(ruleset))
+    key = (ruleset.pk, ruleset.version, ruleset.created_at.isoformat())
+    if key not in _COMPILED:
+        _COMPILED[key] = engine.compile_ruleset(engine_ruleset(ruleset))
+    return _COMPILED[key]
+
+
+def lead_snapshot(lead: Lead) -> dict[str, Any]:
+    """The lead as the engine reads it: its fields plus the account match."""
+    snapshot = {f.attname: getattr(lead, f.attname) for f in Lead._meta.concrete_fields}
+    account = lead.account
+    snapshot["account_id"] = account.pk if account else None
+    snapshot["account_owner_id"] = account.owner_id if account else None
+    return snapshot
+
+
+def _states(pool_ids: list[int]) -> dict[int, engine.PoolState]:
+    def ints(data: Mapping[str, Any]) -> dict[int, Any]:
+        return {int(k): v for k, v in data.items()}
+
+    return {
+        s.pool_id: engine.PoolState(
+            pool_id=s.pool_id,
+            last_rep_id=s.last_rep_id,
+            assigned=ints(s.assigned),
+            credits=ints(s.credits),
+            last_assigned_at={
+                int(k): datetime.fromisoformat(v) for k, v in s.last_assigned_at.items()
+            },
+        )
+        for s in PoolState.objects.filter(pool_id__in=pool_ids)
+    }
+
+
+def engine_states(pool_states: list[PoolState]) -> dict[int, engine.PoolState]:
+    """Engine pool states from rows already loaded (under lock, by the assignment)."""
+    return {
+        s.pool_id: engine.PoolState(
+            pool_id=s.pool_id,
+            last_rep_id=s.last_rep_id,
+            assigned={int(k): v for k, v in s.assigned.items()},
+            credits={int(k): v for k, v in s.credits.items()},
+            last_assigned_at={
+                int(k): datetime.fromisoformat(v) for k, v in s.last_assigned_at.items()
+            },
+        )
+        for s in pool_states
+    }
+
+
+def _performance(rep_ids: list[int], now: datetime) -> dict[int, float]:
+    """Recent conversion rate per rep: converted ÷ assigned, leads assigned in the window."""
+    rows = (
+        Lead.objects.filter(owner_id__in=rep_ids, assigned_at__gte=now - PERFORMANCE_WINDOW)
+        .values("owner_id")
+        .annotate(total=Count("pk"), won=Count("pk", filter=Q(status="converted")))
+    )
+    return {r["owner_id"]: r["won"] / r["total"] for r in rows if r["total"]}
+
+
+def routing_world(*, now: datetime) -> engine.World:
+    """Every active pool, territory and rep as the engine sees them at ``now``."""
+    pools = list(Pool.objects.filter(active=True).prefetch_related("members"))
+    team_members: dict[int, list[int]] = {}
+    for rep_id, team_id in (
+        Rep.objects.filter(active=True).order_by("pk").values_list("pk", "team_id")
+    ):
+        team_members.setdefault(team_id, []).append(rep_id)
+    engine_pools = {}
+    for pool in pools:
+        members = sorted(pool.members.all(), key=lambda m: (m.position, m.pk))
+        member_ids = tuple(m.rep_id for m in members) or tuple(team_members.get(pool.team_id, ()))
+        weights = {m.rep_id: float(m.weight) for m in members if m.weight is not None}
+        engine_pools[pool.pk] = engine.Pool(
+            id=pool.pk,
+            name=pool.name,
+            method=pool.method,
+            member_ids=member_ids,
+            settings=pool_settings_from(pool.settings, weights),
+            team_id=pool.team_id,
+        )
+    reps = rep_snapshots(now=now, open_statuses=OPEN_STATUSES)
+    managers = {}
+    for rep_id, team_id in (
+        Rep.objects.filter(role=Rep.Role.MANAGER, active=True)
+        .order_by("pk")
+        .values_list("pk", "team_id")
+    ):
+        managers.setdefault(team_id, rep_id)
+    performance = {}
+    if any(p.method == Pool.Method.PERFORMANCE_WEIGHTED for p in pools):
+        performance = _performance(list(reps), now)
+    territories = tuple(
+        engine.Territory(
+            id=t.pk,
+            name=t.name,
+            parent_id=t.parent_id,
+            pool_id=t.pool_id,
+            countries=frozenset(t.countries),
+            states=frozenset(t.states),
+            postal_prefixes=tuple(t.postal_prefixes),
+            postal_ranges=tuple(tuple(r) for r in t.postal_ranges),
+        )
+        for t in Territory.objects.filter(active=True)
+    )
+    return engine.World(
+        reps=reps,
+        pools=engine_pools,
+        states=_states(list(engine_pools)),
+        territories=territories,
+        managers=managers,
+        performance=performance,
+    )

@@ -1,0 +1,343 @@
+"""Writes for routing: publishing rule sets, assigning leads, reassigning, refunding.
+
+Assignment (``lead_route``) runs the pure engine twice: once without locks to learn which
+pools and reps are involved, then again inside the transaction after locking, in a fixed
+order, the pool-state rows (by pool id), the candidate reps (by rep id) and the lead, on
+snapshots re-read under those locks. If the second decision needs something the first did
+not lock, the transaction is abandoned and retried with the larger set; the last attempt
+locks every pool and rep. Concurrent assignments therefore never exceed a cap or skip a
+turn, on PostgreSQL by row locks and on SQLite by its single writer.
+"""
+
+from dataclasses import replace
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from leadhub.leads.models import OPEN_STATUSES, Lead
+from leadhub.leads.services import LeadTransitionError, lead_assign, lead_transition
+from reps.availability import LeadNeeds, rep_eligibility
+from reps.models import Rep
+from reps.selectors import rep_snapshots
+from routing import engine
+from routing.models import Decision, Pool, PoolState, Publication, Rule, RuleSet
+from routing.selectors import (
+    compiled_ruleset,
+    engine_states,
+    lead_snapshot,
+    pool_settings_from,
+    routing_world,
+    ruleset_in_force,
+)
+from routing.signals import announce_routed
+
+MAX_ATTEMPTS = 3
+EMPTY_RULES = engine.compile_ruleset(engine.RuleSet(None, ()))
+
+
+class RoutingError(ValueError):
+    pass
+
+
+# --- Rule sets ------------------------------------------------------------------------
+
+
+def ruleset_draft(*, actor=None) -> RuleSet:
+    """The draft, created on first use as a copy of the version in force."""
+    draft = RuleSet.objects.filter(is_draft=True).first()
+    if draft is not None:
+        return draft
+    with transaction.atomic():
+        source = ruleset_in_force()
+        draft = RuleSet.objects.create(
+            is_draft=True, based_on=source.version if source else None, created_by=actor
+        )
+        if source is not None:
+            _copy_rules(source, draft)
+        return draft
+
+
+def _copy_rules(source: RuleSet, target: RuleSet) -> None:
+    Rule.objects.bulk_create(
+        [
+            Rule(
+                ruleset=target,
+                position=r.position,
+                name=r.name,
+                enabled=r.enabled,
+                condition=r.condition,
+                action=r.action,
+                action_pool_id=r.action_pool_id,
+                action_rep_id=r.action_rep_id,
+                fallback=r.fallback,
+                fallback_pool_id=r.fallback_pool_id,
+            )
+            for r in source.rules.order_by("position", "pk")
+        ]
+    )
+
+
+@transaction.atomic
+def ruleset_publish(*, actor=None, note: str = "") -> RuleSet:
+    """Freeze the draft as the next numbered version and put it in force. Refused with a
+    RoutingError naming the rule and node when the draft does not compile."""
+    draft = RuleSet.objects.select_for_update().filter(is_draft=True).first()
+    if draft is None:
+        raise RoutingError("There is no draft to publish.")
+    from routing.selectors import engine_ruleset
+
+    try:
+        engine.compile_ruleset(engine_ruleset(draft))
+    except engine.RuleError as exc:
+        raise RoutingError(f"The draft cannot be published: {exc}") from None
+    number = (RuleSet.objects.aggregate(n=Max("version"))["n"] or 0) + 1
+    version = RuleSet.objects.create(
+        version=number, note=note, based_on=draft.based_on, created_by=actor
+    )
+    _copy_rules(draft, version)
+    draft.based_on = number
+    draft.save(update_fields=["based_on"])
+    Publication.objects.create(ruleset=version, published_by=actor, note=note)
+    return version
+
+
+@transaction.atomic
+def ruleset_rollback(*, version: int, actor=None, note: str = "") -> RuleSet:
+    """Put an older published version back in force (a new publication of it)."""
+    ruleset = RuleSet.objects.filter(version=version).first()
+    if ruleset is None:
+        raise RoutingError(f"There is no published version {version}.")
+    Publication.objects.create(ruleset=ruleset, published_by=actor, is_rollback=True, note=note)
+    return ruleset
+
+
+# --- Assignment -----------------------------------------------------------------------
+
+
+def lead_is_routable(lead: Lead) -> bool:
+    """Routing takes new, complete leads; triage, nurture and owned leads are not its."""
+    return lead.status == "new" and not lead.is_partial
+
+
+class _Retry(Exception):
+    def __init__(self, pools: set[int], reps: set[int]) -> None:
+        self.pools, self.reps = pools, reps
+
+
+def _involved(decision: engine.Decision) -> tuple[set[int], set[int]]:
+    pools = {decision.state_update.pool_id} if decision.state_update else set()
+    reps = {c.rep_id for c in decision.candidates}
+    if decision.rep_id is not None:
+        reps.add(decision.rep_id)
+    return pools, reps
+
+
+def lead_route(*, lead_id: int) -> Decision | None:
+    """Route a lead if it still needs routing (safe to call twice: the second call finds it
+    assigned and does nothing). Returns the stored decision, or None."""
+    lead = Lead.objects.select_related("account").filter(pk=lead_id).first()
+    if lead is None or not lead_is_routable(lead):
+        return None
+    now = timezone.now()
+    ruleset = ruleset_in_force()
+    rules = compiled_ruleset(ruleset) if ruleset else EMPTY_RULES
+    world = routing_world(now=now)
+    pools, reps = _involved(engine.decide(lead_snapshot(lead), rules, world, now))
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        if attempt == MAX_ATTEMPTS:
+            pools, reps = set(world.pools), set(world.reps)
+        try:
+            return _assign(lead_id, rules, world, pools, reps, now)
+        except _Retry as retry:
+            pools |= retry.pools
+            reps |= retry.reps
+    raise RoutingError(f"Lead {lead_id} could not be routed.")  # pragma: no cover
+
+
+def _assign(
+    lead_id: int,
+    rules: engine.CompiledRuleSet,
+    world: engine.World,
+    pool_ids: set[int],
+    rep_ids: set[int],
+    now,
+) -> Decision | None:
+    PoolState.objects.bulk_create(
+        [PoolState(pool_id=p) for p in sorted(pool_ids)], ignore_conflicts=True
+    )
+    with transaction.atomic():
+        locked_states = list(
+            PoolState.objects.select_for_update().filter(pool_id__in=pool_ids).order_by("pool_id")
+        )
+        list(
+            Rep.objects.select_for_update().filter(pk__in=rep_ids).order_by("pk").values_list("pk")
+        )
+        lead = (
+            Lead.objects.select_for_update(of=("self",)).select_related("account").get(pk=lead_id)
+        )
+        if not lead_is_routable(lead):
+            return None
+        fresh = rep_snapshots(now=now, open_statuses=OPEN_STATUSES, rep_ids=rep_ids)
+        world = replace(
+            world,
+            reps={**world.reps, **fresh},
+            states={**world.states, **engine_states(locked_states)},
+        )
+        decision = engine.decide(lead_snapshot(lead), rules, world, now)
+        needed_pools, needed_reps = _involved(decision)
+        if not needed_pools <= pool_ids or not needed_reps <= rep_ids:
+            raise _Retry(needed_pools, needed_reps)
+        stored = _store(lead, decision)
+        if decision.state_update is not None:
+            state = next(s for s in locked_states if s.pool_id == decision.state_update.pool_id)
+            _write_state(state, world.state_of(state.pool_id), decision.state_update)
+        announce_routed(lead.pk, stored.pk)
+        return stored
+
+
+def _store(
+    lead: Lead,
+    decision: engine.Decision,
+    *,
+    kind: str = Decision.Kind.AUTO,
+    actor=None,
+    reason: str = "",
+) -> Decision:
+    Decision.objects.filter(lead=lead, effective=True).update(effective=False)
+    stored = Decision.objects.create(
+        lead=lead,
+        kind=kind,
+        actor=actor,
+        reason=reason,
+        ruleset_version=decision.ruleset_version,
+        rule_id=decision.rule_id,
+        rule_name=decision.rule_name,
+        method=decision.method,
+        pool_id=decision.pool_id,
+        rep_id=decision.rep_id,
+        outcome=decision.outcome,
+        rotation=decision.rotation,
+        payload=decision.to_dict(),
+    )
+    data = {"decision": stored.pk, "rule": decision.rule_name, "method": decision.method}
+    if decision.outcome == "assigned":
+        lead_assign(lead=lead, rep_id=decision.rep_id, actor=actor, data=data)
+    elif lead.status != decision.outcome:
+        lead_transition(
+            lead_id=lead.pk,
+            status=decision.outcome,
+            actor=actor,
+            reason=f"Routing: {decision.rule_name or 'no rule matched'}",
+        )
+    return stored
+
+
+def _write_state(row: PoolState, before: engine.PoolState, update: engine.StateUpdate) -> None:
+    after = engine.apply_update(before, update)
+    row.last_rep_id = after.last_rep_id
+    row.assigned = {str(k): v for k, v in after.assigned.items()}
+    row.credits = {str(k): v for k, v in after.credits.items()}
+    row.last_assigned_at = {str(k): v.isoformat() for k, v in after.last_assigned_at.items()}
+    row.save()
+
+
+def lead_reassign(*, lead_id: int, rep_id: int, actor, reason: str) -> Decision:
+    """A manager hands a lead to another rep by hand. It is a decision too (kind manual),
+    kept out of rotation counts; the reason is required."""
+    reason = reason.strip()
+    if not reason:
+        raise RoutingError("Give a reason for the reassignment.")
+    now = timezone.now()
+    with transaction.atomic():
+        rep = Rep.objects.select_for_update().filter(pk=rep_id).first()
+        if rep is None or not rep.active:
+            raise RoutingError("Choose an active rep.")
+        lead = Lead.objects.select_for_update(of=("self",)).get(pk=lead_id)
+        if lead.status not in OPEN_STATUSES:
+            raise RoutingError(f"A {lead.status} lead cannot be reassigned.")
+        if lead.owner_id == rep_id:
+            raise RoutingError(f"The lead is already {rep}'s.")
+        snapshot = rep_snapshots(now=now, open_statuses=OPEN_STATUSES, rep_ids=[rep_id])[rep_id]
+        warnings = [str(r) for r in rep_eligibility(snapshot, LeadNeeds(allow_away=True), now)]
+        payload = {
+            "kind": "manual",
+            "outcome": "assigned",
+            "rep_id": rep_id,
+            "from_rep_id": lead.owner_id,
+            "reason": reason,
+            "eligibility_warnings": warnings,
+            "decided_at": now.isoformat(),
+            "explanation": [
+                f"Reassigned by hand by {actor} to {rep}: {reason}",
+                *(
+                    [f"{rep} was not eligible ({', '.join(warnings)}) and got it anyway."]
+                    if warnings
+                    else []
+                ),
+            ],
+        }
+        Decision.objects.filter(lead=lead, effective=True).update(effective=False)
+        stored = Decision.objects.create(
+            lead=lead,
+            kind=Decision.Kind.MANUAL,
+            actor=actor,
+            reason=reason,
+            rep=rep,
+            method="manual",
+            outcome="assigned",
+            rotation=False,
+            payload=payload,
+        )
+        try:
+            lead_assign(
+                lead=lead,
+                rep_id=rep_id,
+                actor=actor,
+                data={"decision": stored.pk, "reason": reason},
+            )
+        except LeadTransitionError as exc:
+            raise RoutingError(str(exc)) from None
+        announce_routed(lead.pk, stored.pk)
+        return stored
+
+
+def decision_refund(*, lead_id: int) -> bool:
+    """Take a junk lead back out of its pool's fairness counts, once. True if refunded."""
+    with transaction.atomic():
+        decision = (
+            Decision.objects.filter(
+                lead_id=lead_id, effective=True, rotation=True, refunded_at=None
+            )
+            .exclude(pool=None)
+            .first()
+        )
+        if decision is None or decision.rep_id is None:
+            return False
+        row = PoolState.objects.select_for_update().filter(pool_id=decision.pool_id).first()
+        locked = Decision.objects.select_for_update().get(pk=decision.pk)
+        if row is None or locked.refunded_at is not None:
+            return False
+        pool = Pool.objects.get(pk=decision.pool_id)
+        before = engine_states([row])[row.pool_id]
+        settings = pool_settings_from(pool.settings, {})
+        after = engine.refund(
+            before, decision.rep_id, engine.Pool(pool.pk, pool.name, pool.method, settings=settings)
+        )
+        row.assigned = {str(k): v for k, v in after.assigned.items()}
+        row.credits = {str(k): v for k, v in after.credits.items()}
+        row.save(update_fields=["assigned", "credits", "updated_at"])
+        locked.refunded_at = timezone.now()
+        locked.save(update_fields=["refunded_at"])
+        return True
+
+
+def leads_pending(*, older_than: timedelta, limit: int = 500) -> list[int]:
+    """Leads still waiting for routing after ``older_than``: the sweep's work list."""
+    cutoff = timezone.now() - older_than
+    return list(
+        Lead.objects.filter(status="new", is_partial=False, captured_at__lte=cutoff)
+        .order_by("captured_at")
+        .values_list("pk", flat=True)[:limit]
+    )

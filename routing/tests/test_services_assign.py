@@ -1,0 +1,115 @@
+from collections import Counter
+
+import pytest
+
+from leadhub.leads.services import lead_transition
+from leadhub.leads.tests.factories import LeadFactory
+from reps.tests.factories import RepFactory, TeamFactory
+from routing.models import Decision, PoolState, Publication, Rule
+from routing.services import (
+    RoutingError,
+    decision_refund,
+    lead_reassign,
+    lead_route,
+    ruleset_draft,
+    ruleset_publish,
+    ruleset_rollback,
+)
+from routing.tests.factories import PoolFactory, PoolMemberFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def publish(*rules: dict) -> None:
+    draft = ruleset_draft()
+    draft.rules.all().delete()
+    for position, rule in enumerate(rules):
+        Rule.objects.create(ruleset=draft, position=position, **rule)
+    ruleset_publish(note="test")
+
+
+@pytest.fixture
+def pool():
+    team = TeamFactory(name="EMEA")
+    pool = PoolFactory(name="EMEA round robin", team=team)
+    for position in range(3):
+        PoolMemberFactory(pool=pool, rep=RepFactory(team=team), position=position)
+    return pool
+
+
+def test_with_no_published_rules_a_lead_goes_to_triage_with_a_decision():
+    lead = LeadFactory()
+    decision = lead_route(lead_id=lead.pk)
+    lead.refresh_from_db()
+    assert (decision.outcome, lead.status) == ("triage", "triage")
+    assert "No rule matched" in decision.payload["explanation"][0]
+
+
+def test_round_robin_pool_assigns_in_turn_and_persists_the_rotation(pool):
+    publish({"name": "Everyone", "condition": {}, "action": "pool", "action_pool": pool})
+    decisions = [lead_route(lead_id=LeadFactory().pk) for _ in range(6)]
+    owners = Counter(d.rep_id for d in decisions)
+    assert sorted(owners.values()) == [2, 2, 2]
+    assert [d.rep_id for d in decisions[:3]] == [d.rep_id for d in decisions[3:]]
+    state = PoolState.objects.get(pool=pool)
+    assert sum(state.assigned.values()) == 6
+    assert all(d.rotation and d.effective for d in decisions)
+
+
+def test_routing_twice_does_nothing_the_second_time(pool):
+    publish({"name": "Everyone", "condition": {}, "action": "pool", "action_pool": pool})
+    lead = LeadFactory()
+    assert lead_route(lead_id=lead.pk) is not None
+    assert lead_route(lead_id=lead.pk) is None
+    assert Decision.objects.filter(lead=lead).count() == 1
+
+
+def test_publish_refuses_a_draft_that_does_not_compile_and_rollback_restores_a_version(pool):
+    publish({"name": "v1", "condition": {}, "action": "pool", "action_pool": pool})
+    draft = ruleset_draft()
+    Rule.objects.create(
+        ruleset=draft,
+        position=9,
+        name="bad",
+        condition={"field": "country", "op": "like", "value": "x"},
+        action="triage",
+    )
+    with pytest.raises(RoutingError, match="like"):
+        ruleset_publish()
+    draft.rules.filter(name="bad").delete()
+    Rule.objects.filter(ruleset=draft).update(action="triage", action_pool=None)
+    v2 = ruleset_publish()
+    assert v2.version == 2
+    assert lead_route(lead_id=LeadFactory().pk).outcome == "triage"
+    ruleset_rollback(version=1)
+    assert lead_route(lead_id=LeadFactory().pk).outcome == "assigned"
+    assert list(Publication.objects.values_list("ruleset__version", "is_rollback")) == [
+        (1, True),
+        (2, False),
+        (1, False),
+    ]
+
+
+def test_manual_reassignment_needs_a_reason_and_supersedes_the_decision(pool):
+    publish({"name": "Everyone", "condition": {}, "action": "pool", "action_pool": pool})
+    lead = LeadFactory()
+    first = lead_route(lead_id=lead.pk)
+    other = next(m.rep for m in pool.members.all() if m.rep_id != first.rep_id)
+    with pytest.raises(RoutingError, match="reason"):
+        lead_reassign(lead_id=lead.pk, rep_id=other.pk, actor=None, reason=" ")
+    manual = lead_reassign(lead_id=lead.pk, rep_id=other.pk, actor=None, reason="Speaks German")
+    first.refresh_from_db()
+    lead.refresh_from_db()
+    assert (first.effective, manual.effective, manual.rotation) == (False, True, False)
+    assert lead.owner == other
+    assert lead.events.filter(kind="reassigned").exists()
+
+
+def test_a_junk_lead_refunds_its_pool_turn_once(pool):
+    publish({"name": "Everyone", "condition": {}, "action": "pool", "action_pool": pool})
+    lead = LeadFactory()
+    decision = lead_route(lead_id=lead.pk)
+    lead_transition(lead_id=lead.pk, status="junk")
+    assert decision_refund(lead_id=lead.pk) is True
+    assert decision_refund(lead_id=lead.pk) is False
+    assert PoolState.objects.get(pool=pool).assigned[str(decision.rep_id)] == 0
