@@ -6,17 +6,31 @@ from rest_framework.routers import DefaultRouter
 
 from leadhub.leads.api import LeadViewSet
 from reps.api import RepViewSet, TeamViewSet
+from routing.api import (
+    LeadDecisionView,
+    LeadReassignView,
+    PoolViewSet,
+    RuleSetViewSet,
+    RuleViewSet,
+    TerritoryViewSet,
+)
 
 router = DefaultRouter()
 router.register("leads", LeadViewSet, basename="lead")
 router.register("teams", TeamViewSet, basename="team")
 router.register("reps", RepViewSet, basename="rep")
+router.register("territories", TerritoryViewSet, basename="territory")
+router.register("pools", PoolViewSet, basename="pool")
+router.register("rules", RuleViewSet, basename="rule")
+router.register("rulesets", RuleSetViewSet, basename="ruleset")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/auth/token/", obtain_auth_token, name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/leads/<int:pk>/decision/", LeadDecisionView.as_view(), name="lead-decision"),
+    path("api/leads/<int:pk>/reassign/", LeadReassignView.as_view(), name="lead-reassign"),
     path("api/", include(router.urls)),
     path("", include("leadhub.leads.urls")),
 ]

@@ -9,7 +9,7 @@ from django.db.models import Count, Q
 
 from leadhub.leads.models import OPEN_STATUSES, Lead
 from reps.models import Rep
-from reps.selectors import rep_snapshots
+from reps.selectors import rep_of, rep_snapshots, user_sees_everything
 from routing import engine
 from routing.models import Pool, PoolState, Publication, Rule, RuleSet, Territory
 
@@ -204,3 +204,15 @@ def routing_world(*, now: datetime) -> engine.World:
         managers=managers,
         performance=performance,
     )
+
+
+def user_may_reassign(user, lead: Lead, rep: Rep) -> bool:
+    """RevOps; or the manager of the team owning the lead (of ``rep``'s team when the lead
+    has no owner)."""
+    if user_sees_everything(user):
+        return True
+    me = rep_of(user)
+    if me is None or me.role != Rep.Role.MANAGER:
+        return False
+    team_id = lead.owner.team_id if lead.owner_id else rep.team_id
+    return me.team_id == team_id

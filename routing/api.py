@@ -1,0 +1,274 @@
+"""REST endpoints for routing: a lead's decision and its reassignment, the set-up
+(territories, pools, the draft's rules) and the published rule-set versions.
+
+A lead's decision is seen by whoever sees the lead (leadhub.leads.selectors; anyone else
+gets a 404). Reassigning is RevOps' and the manager's of the team that owns the lead (for
+an unowned lead, of the team it is given to). The set-up is read by RevOps and managers
+and changed by RevOps only. Intake keys may do nothing here.
+"""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from leadhub.leads.auth import LeadAccess, intake_key_of
+from leadhub.leads.models import Lead
+from leadhub.leads.selectors import leads_visible_to
+from reps.api import as_drf_error
+from reps.models import Rep
+from reps.selectors import rep_of, user_sees_everything
+from routing.config_services import (
+    draft_rule_delete,
+    draft_rule_save,
+    pool_delete,
+    pool_save,
+    territory_delete,
+    territory_save,
+)
+from routing.models import Decision, Pool, PoolMember, Rule, RuleSet, Territory
+from routing.selectors import user_may_reassign
+from routing.serializers import (
+    DecisionSerializer,
+    PoolSerializer,
+    PublishSerializer,
+    ReassignSerializer,
+    RuleSerializer,
+    RuleSetDetailSerializer,
+    RuleSetSerializer,
+    TerritorySerializer,
+)
+from routing.services import RoutingError, lead_reassign, ruleset_publish, ruleset_rollback
+
+NOT_FOUND = OpenApiResponse(description="No such lead, or not one you may see.")
+BAD_INPUT = OpenApiResponse(OpenApiTypes.OBJECT, description="{field: [reasons]}")
+
+
+def routing_error(exc: RoutingError) -> serializers.ValidationError:
+    return serializers.ValidationError({"non_field_errors": [str(exc)]})
+
+
+class ConfigAccess(permissions.BasePermission):
+    """The routing set-up: read by RevOps and managers, changed by RevOps only."""
+
+    message = "Only RevOps change the routing set-up; RevOps and managers read it."
+
+    def has_permission(self, request, view) -> bool:
+        if intake_key_of(request) is not None:
+            raise PermissionDenied("An intake key may only create leads.")
+        if not (request.user and request.user.is_authenticated):
+            return False
+        if user_sees_everything(request.user):
+            return True
+        me = rep_of(request.user)
+        return (
+            request.method in permissions.SAFE_METHODS
+            and me is not None
+            and me.role == Rep.Role.MANAGER
+        )
+
+
+class LeadDecisionView(APIView):
+    permission_classes = [LeadAccess]
+
+    @extend_schema(
+        responses={
+            200: DecisionSerializer,
+            404: OpenApiResponse(
+                description="No such lead, not one you may see, or no decision yet."
+            ),
+        },
+        description="The lead's effective routing decision, with every candidate considered "
+        "and the explanation in words. Seen by whoever may see the lead.",
+    )
+    def get(self, request, pk: int):
+        lead = get_object_or_404(leads_visible_to(request.user), pk=pk)
+        decision = (
+            Decision.objects.select_related("actor").filter(lead=lead, effective=True).first()
+        )
+        if decision is None:
+            raise NotFound("This lead has no routing decision yet.")
+        return Response(DecisionSerializer(decision).data)
+
+
+class LeadReassignView(APIView):
+    permission_classes = [LeadAccess]
+
+    @extend_schema(
+        request=ReassignSerializer,
+        responses={200: DecisionSerializer, 400: BAD_INPUT, 403: None, 404: NOT_FOUND},
+        description="Give the lead to another rep by hand, with a reason: RevOps, or the "
+        "manager of the team owning the lead (for an unowned lead, of the rep's team). "
+        "Returns the new (manual) decision.",
+    )
+    def post(self, request, pk: int):
+        lead = Lead.objects.select_related("owner").filter(pk=pk).first()
+        if lead is None:
+            raise NotFound()
+        visible = leads_visible_to(request.user).filter(pk=pk).exists()
+        me = rep_of(request.user)
+        if not user_sees_everything(request.user) and (me is None or me.role != Rep.Role.MANAGER):
+            raise (
+                PermissionDenied("Only RevOps and managers reassign leads.")
+                if visible
+                else NotFound()
+            )
+        serializer = ReassignSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        rep = serializer.validated_data["rep"]
+        if not user_may_reassign(request.user, lead, rep):
+            if visible:
+                raise PermissionDenied("Only the manager of the lead's team may reassign it.")
+            raise NotFound()
+        try:
+            decision = lead_reassign(
+                lead_id=lead.pk,
+                rep_id=rep.pk,
+                actor=request.user,
+                reason=serializer.validated_data["reason"],
+            )
+        except RoutingError as exc:
+            raise routing_error(exc) from exc
+        return Response(DecisionSerializer(decision).data)
+
+
+class _ConfigViewSet(viewsets.ModelViewSet):
+    permission_classes = [ConfigAccess]
+    save_service = None
+    delete_service = None
+    instance_kwarg = ""
+
+    def _service_kwargs(self, serializer) -> dict:
+        return dict(serializer.validated_data)
+
+    def perform_create(self, serializer):
+        try:
+            obj = type(self).save_service(**self._service_kwargs(serializer))
+        except DjangoValidationError as exc:
+            raise as_drf_error(exc) from exc
+        serializer.instance = self.get_queryset().get(pk=obj.pk)
+
+    def perform_update(self, serializer):
+        kwargs = {self.instance_kwarg: serializer.instance, **self._service_kwargs(serializer)}
+        try:
+            type(self).save_service(**kwargs)
+        except DjangoValidationError as exc:
+            raise as_drf_error(exc) from exc
+        serializer.instance = self.get_queryset().get(pk=serializer.instance.pk)
+
+    def perform_destroy(self, instance):
+        try:
+            type(self).delete_service(**{self.instance_kwarg: instance})
+        except DjangoValidationError as exc:
+            raise as_drf_error(exc) from exc
+
+
+@extend_schema_view(create=extend_schema(responses={201: TerritorySerializer, 400: BAD_INPUT}))
+class TerritoryViewSet(_ConfigViewSet):
+    serializer_class = TerritorySerializer
+    queryset = Territory.objects.all()
+    save_service = staticmethod(territory_save)
+    delete_service = staticmethod(territory_delete)
+    instance_kwarg = "territory"
+
+
+@extend_schema_view(create=extend_schema(responses={201: PoolSerializer, 400: BAD_INPUT}))
+class PoolViewSet(_ConfigViewSet):
+    """Pools with their members in rotation order; ``settings`` are checked as the engine
+    reads them, and a bad one is a 400 naming the key."""
+
+    serializer_class = PoolSerializer
+    save_service = staticmethod(pool_save)
+    delete_service = staticmethod(pool_delete)
+    instance_kwarg = "pool"
+
+    def get_queryset(self):
+        members = PoolMember.objects.order_by("position", "pk")
+        return Pool.objects.prefetch_related(Prefetch("members", queryset=members))
+
+    def _service_kwargs(self, serializer) -> dict:
+        return serializer.to_service_kwargs()
+
+
+@extend_schema_view(create=extend_schema(responses={201: RuleSerializer, 400: BAD_INPUT}))
+class RuleViewSet(_ConfigViewSet):
+    """The draft's rules. A condition the engine cannot compile is a 400 naming the node
+    (``rules[0].condition.all[1]: ...``); publish the draft at /api/rulesets/publish/."""
+
+    serializer_class = RuleSerializer
+    save_service = staticmethod(draft_rule_save)
+    delete_service = staticmethod(draft_rule_delete)
+    instance_kwarg = "rule"
+
+    def get_queryset(self):
+        return Rule.objects.filter(ruleset__is_draft=True).order_by("position", "pk")
+
+    def _service_kwargs(self, serializer) -> dict:
+        return {**serializer.validated_data, "actor": self.request.user}
+
+
+class RuleSetViewSet(viewsets.ReadOnlyModelViewSet):
+    """Published rule-set versions, newest first, with who published them and when."""
+
+    permission_classes = [ConfigAccess]
+    lookup_field = "version"
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        rulesets = (
+            RuleSet.objects.filter(is_draft=False)
+            .select_related("created_by")
+            .prefetch_related("publications__published_by")
+        )
+        if self.action == "retrieve":
+            rulesets = rulesets.prefetch_related(
+                Prefetch("rules", queryset=Rule.objects.order_by("position", "pk"))
+            )
+        return rulesets
+
+    def get_serializer_class(self):
+        return RuleSetSerializer if self.action == "list" else RuleSetDetailSerializer
+
+    @extend_schema(
+        request=PublishSerializer,
+        responses={201: RuleSetDetailSerializer, 400: BAD_INPUT},
+        description="Publish the draft as the next version and put it in force.",
+    )
+    @action(detail=False, methods=["post"])
+    def publish(self, request):
+        serializer = PublishSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            ruleset = ruleset_publish(actor=request.user, note=serializer.validated_data["note"])
+        except RoutingError as exc:
+            raise routing_error(exc) from exc
+        ruleset = self.get_queryset().prefetch_related("rules").get(pk=ruleset.pk)
+        return Response(RuleSetDetailSerializer(ruleset).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=PublishSerializer,
+        responses={
+            201: RuleSetDetailSerializer,
+            404: OpenApiResponse(description="No such version."),
+        },
+        description="Put this version back in force (a new publication of it).",
+    )
+    @action(detail=True, methods=["post"])
+    def rollback(self, request, version=None):
+        ruleset = self.get_object()
+        serializer = PublishSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            ruleset_rollback(
+                version=ruleset.version, actor=request.user, note=serializer.validated_data["note"]
+            )
+        except RoutingError as exc:
+            raise routing_error(exc) from exc
+        ruleset = self.get_queryset().prefetch_related("rules").get(pk=ruleset.pk)
+        return Response(RuleSetDetailSerializer(ruleset).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,47 @@
+"""``manage.py playbook export [--output FILE]`` and ``manage.py playbook import FILE
+[--dry-run]``: the routing set-up as one YAML file (docs/playbook.md)."""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from routing.playbook import (
+    PlaybookError,
+    playbook_dump,
+    playbook_export,
+    playbook_import,
+    playbook_load,
+)
+
+
+class Command(BaseCommand):
+    help = "Export or import the routing set-up as a playbook file (YAML)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        export = sub.add_parser("export", help="Write the playbook to stdout or a file.")
+        export.add_argument("--output", "-o", help="Write here instead of stdout.")
+        load = sub.add_parser("import", help="Check a playbook, write it and publish its rules.")
+        load.add_argument("file")
+        load.add_argument("--dry-run", action="store_true", help="Check and report; write nothing.")
+
+    def handle(self, *args, **options) -> None:
+        if options["action"] == "export":
+            text = playbook_dump(playbook_export())
+            if options["output"]:
+                Path(options["output"]).write_text(text, encoding="utf-8")
+            else:
+                self.stdout.write(text, ending="")
+            return
+        try:
+            text = Path(options["file"]).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CommandError(f"Cannot read {options['file']}: {exc}") from None
+        try:
+            report = playbook_import(playbook_load(text), dry_run=options["dry_run"])
+        except PlaybookError as exc:
+            raise CommandError(str(exc)) from None
+        if not report.ok:
+            raise CommandError("\n".join(report.lines()))
+        for line in report.lines():
+            self.stdout.write(line)

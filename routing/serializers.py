@@ -1,0 +1,186 @@
+"""Shapes of the routing set-up and of decisions in the API. Input is checked here only as
+far as its shape; what the engine would refuse is checked by routing.config_services."""
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from reps.models import Rep
+from routing.config_services import Member
+from routing.models import Decision, Pool, PoolMember, Publication, Rule, RuleSet, Territory
+
+
+def _string_list(**kwargs: Any) -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.CharField(max_length=20), required=False, allow_empty=True, **kwargs
+    )
+
+
+class PostalRangeField(serializers.ListField):
+    child = serializers.CharField(max_length=20)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(min_length=2, max_length=2, **kwargs)
+
+
+class TerritorySerializer(serializers.ModelSerializer):
+    countries = _string_list()
+    states = _string_list()
+    postal_prefixes = _string_list()
+    postal_ranges = serializers.ListField(child=PostalRangeField(), required=False)
+
+    class Meta:
+        model = Territory
+        fields = [
+            "id",
+            "name",
+            "parent",
+            "pool",
+            "countries",
+            "states",
+            "postal_prefixes",
+            "postal_ranges",
+            "active",
+        ]
+
+
+class PoolMemberSerializer(serializers.ModelSerializer):
+    rep = serializers.PrimaryKeyRelatedField(queryset=Rep.objects.all())
+    position = serializers.IntegerField(read_only=True)
+    weight = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+
+    class Meta:
+        model = PoolMember
+        fields = ["rep", "position", "weight"]
+
+
+class PoolSerializer(serializers.ModelSerializer):
+    """A pool with its members in rotation order (``position`` is the order given);
+    ``settings`` are the method's (docs/playbook.md)."""
+
+    members = PoolMemberSerializer(many=True, required=False)
+    settings = serializers.JSONField(required=False)
+
+    class Meta:
+        model = Pool
+        fields = ["id", "name", "team", "method", "settings", "active", "members"]
+
+    def to_service_kwargs(self) -> dict[str, Any]:
+        data = dict(self.validated_data)
+        if "members" in data:
+            data["members"] = [
+                Member(rep_id=m["rep"].pk, weight=m.get("weight")) for m in data["members"]
+            ]
+        return data
+
+
+class RuleSerializer(serializers.ModelSerializer):
+    position = serializers.IntegerField(min_value=0, required=False)
+    condition = serializers.JSONField(required=False)
+
+    class Meta:
+        model = Rule
+        fields = [
+            "id",
+            "position",
+            "name",
+            "enabled",
+            "condition",
+            "action",
+            "action_pool",
+            "action_rep",
+            "fallback",
+            "fallback_pool",
+        ]
+
+
+class PublicationSerializer(serializers.ModelSerializer):
+    published_by = serializers.CharField(source="published_by.get_username", default=None)
+
+    class Meta:
+        model = Publication
+        fields = ["published_at", "published_by", "is_rollback", "note"]
+
+
+class RuleSetSerializer(serializers.ModelSerializer):
+    created_by = serializers.CharField(source="created_by.get_username", default=None)
+    publications = PublicationSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = RuleSet
+        fields = ["version", "note", "based_on", "created_at", "created_by", "publications"]
+
+
+class RuleSetDetailSerializer(RuleSetSerializer):
+    rules = RuleSerializer(many=True, read_only=True)
+
+    class Meta(RuleSetSerializer.Meta):
+        fields = [*RuleSetSerializer.Meta.fields, "rules"]
+
+
+class PublishSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class CandidateSerializer(serializers.Serializer):
+    rep_id = serializers.IntegerField()
+    name = serializers.CharField()
+    pool_id = serializers.IntegerField(allow_null=True)
+    eligible = serializers.BooleanField()
+    reasons = serializers.ListField(child=serializers.CharField())
+    metrics = serializers.DictField()
+    chosen = serializers.BooleanField()
+
+
+class DecisionSerializer(serializers.ModelSerializer):
+    """A decision as the engine explained it: the rule and version, the method, every
+    candidate with the reasons it was passed over, and the explanation in words."""
+
+    rule = serializers.CharField(source="rule_name")
+    version = serializers.IntegerField(source="ruleset_version", allow_null=True)
+    actor = serializers.CharField(source="actor.get_username", default=None)
+    candidates = serializers.SerializerMethodField()
+    explanation = serializers.SerializerMethodField()
+    fallback_used = serializers.SerializerMethodField()
+    fallback_reason = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Decision
+        fields = [
+            "id",
+            "lead",
+            "kind",
+            "outcome",
+            "rule",
+            "version",
+            "method",
+            "pool",
+            "rep",
+            "rotation",
+            "fallback_used",
+            "fallback_reason",
+            "candidates",
+            "explanation",
+            "actor",
+            "reason",
+            "created_at",
+        ]
+
+    @extend_schema_field(CandidateSerializer(many=True))
+    def get_candidates(self, decision: Decision) -> list[dict[str, Any]]:
+        return CandidateSerializer(decision.payload.get("candidates", []), many=True).data
+
+    def get_explanation(self, decision: Decision) -> list[str]:
+        return list(decision.payload.get("explanation", []))
+
+    def get_fallback_used(self, decision: Decision) -> bool:
+        return bool(decision.payload.get("fallback_used", False))
+
+    def get_fallback_reason(self, decision: Decision) -> str:
+        return decision.payload.get("fallback_reason", "")
+
+
+class ReassignSerializer(serializers.Serializer):
+    rep = serializers.PrimaryKeyRelatedField(queryset=Rep.objects.all())
+    reason = serializers.CharField(max_length=300)
