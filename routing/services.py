@@ -88,10 +88,17 @@ def ruleset_publish(*, actor=None, note: str = "") -> RuleSet:
         raise RoutingError("There is no draft to publish.")
     from routing.selectors import engine_ruleset
 
+    rules = engine_ruleset(draft)
     try:
-        engine.compile_ruleset(engine_ruleset(draft))
+        engine.compile_ruleset(rules)
     except engine.RuleError as exc:
-        raise RoutingError(f"The draft cannot be published: {exc}") from None
+        # The engine names the rule by its index; people know it by name and position.
+        index, _, where = exc.path.partition("].")
+        rule = rules.rules[int(index.removeprefix("rules["))]
+        raise RoutingError(
+            f"The draft cannot be published: rule '{rule.name}' (#{rule.position}), "
+            f"{where}: {exc.message}"
+        ) from None
     number = (RuleSet.objects.aggregate(n=Max("version"))["n"] or 0) + 1
     version = RuleSet.objects.create(
         version=number, note=note, based_on=draft.based_on, created_by=actor
