@@ -3,9 +3,10 @@
 Three sales teams in their time zones, their reps' skills, languages, caps and working
 hours (Mon-Fri in each rep's own time zone, some on split shifts), 2026 holiday calendars,
 one rep on vacation now, one ramping up, and one at capacity (their max_open filled by hand
-with as many open demo leads: the only owned leads of the demo), accounts with domains and
-owners, a local enrichment table, scoring rules, two web forms, an intake key, and a month
-of leads. The leads go
+with as many open demo leads, before routing), accounts with domains and owners, a local
+enrichment table, scoring rules, two web forms, an intake key, a month of leads, and the
+routing playbook (demo/routing.py) that then routes the leads still new, each with its
+decision. The leads go
 through ``lead_capture`` like real ones (normalised, deduplicated, matched, enriched,
 scored, with events); only their timestamps are then moved back into the past month, the
 one thing the real pipeline cannot be asked to do.

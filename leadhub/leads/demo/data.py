@@ -77,6 +77,8 @@ COUNTRIES: dict[str, tuple[list[str], list[str], str, int]] = {
     "JP": (["Japan", "JP"], ["Asia/Tokyo"], "+81", 10),
     "IN": (["India", "IN"], ["Asia/Kolkata"], "+91", 10),
 }
+# Countries whose visitors' browsers send a language other than English.
+BROWSER_LANGUAGE = {"DE": "de", "AT": "de", "CH": "de", "FR": "fr"}
 REGION_COUNTRIES = {
     "NA": (["US", "CA"], [85, 15]),
     "EMEA": (

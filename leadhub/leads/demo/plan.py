@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from leadhub.leads.demo.data import (
     ACCOUNTS,
+    BROWSER_LANGUAGE,
     CITIES,
     COUNTRIES,
     DAYS,
@@ -271,6 +272,10 @@ def _first_contact(
         data["message"] = rng.choice(MESSAGES)
     if rng.random() < 0.25:
         data["product_interest"] = rng.choice(PRODUCTS)
+
+    # The browser's language, where it is not English (no draw: the rest stays as it was).
+    if country in BROWSER_LANGUAGE:
+        data["language"] = BROWSER_LANGUAGE[country]
 
     at = past_business_moment(rng, now, rng.choice(COUNTRIES[country][1]))
     on_form = source == "demo_request" or (source == "website" and rng.random() < 0.7)

@@ -32,6 +32,7 @@ from leadhub.leads.demo.data import (
     WEB_FORMS,
 )
 from leadhub.leads.demo.plan import Plan, plan_company
+from leadhub.leads.demo.routing import route_new_leads, seed_routing
 from leadhub.leads.models import (
     Account,
     EnrichmentRecord,
@@ -78,6 +79,9 @@ def seed_demo() -> DemoSummary:
             _seed_leads(plan, summary)
             summary.leads_created = True
         _seed_full_book(reps[AT_CAPACITY], summary)
+        summary.created.update(seed_routing())
+        # After the full book: the rep at capacity is at capacity when the router looks.
+        summary.created["leads routed"] += route_new_leads()
     demo_leads = Lead.objects.filter(custom__demo=True)
     summary.leads = demo_leads.count()
     summary.statuses = dict(Counter(demo_leads.values_list("status", flat=True)).most_common())
