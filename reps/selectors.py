@@ -169,23 +169,34 @@ def _lead_counts(
 ) -> dict[int, tuple[int, int, int]]:
     """Open, today's and this week's leads per rep, in one grouped query: the day and week
     filters are one OR-ed condition per distinct time zone, so each rep is measured against
-    its own local midnight."""
+    its own local midnight.
+
+    The query reads only the leads that can count (open ones, and those assigned since the
+    earliest week start), through the (owner, status) and (owner, assigned_at) indexes, so
+    its cost does not grow with the reps' history.
+    """
+    if not rep_ids:
+        return {}
+    # The Lead model, reached through the reverse relation: this app sits below leads.
+    lead_model = Rep._meta.get_field("leads").related_model
     starts = _period_starts(sorted(timezones), now)
     in_day = reduce(
-        or_, (Q(timezone=tz, leads__assigned_at__gte=day) for tz, (day, _w) in starts.items())
+        or_, (Q(owner__timezone=tz, assigned_at__gte=day) for tz, (day, _w) in starts.items())
     )
     in_week = reduce(
-        or_, (Q(timezone=tz, leads__assigned_at__gte=week) for tz, (_d, week) in starts.items())
+        or_, (Q(owner__timezone=tz, assigned_at__gte=week) for tz, (_d, week) in starts.items())
     )
-    assigned_by_now = Q(leads__assigned_at__lte=now)
+    earliest = min(week for _day, week in starts.values())
+    is_open = Q(status__in=sorted(open_statuses))
+    recent = Q(assigned_at__gte=earliest, assigned_at__lte=now)
     rows = (
-        Rep.objects.filter(pk__in=rep_ids)
+        lead_model.objects.filter(is_open | recent, owner_id__in=rep_ids)
         .order_by()
-        .values("pk")
+        .values("owner_id")
         .annotate(
-            open=Count("leads", filter=Q(leads__status__in=sorted(open_statuses))),
-            day=Count("leads", filter=in_day & assigned_by_now),
-            week=Count("leads", filter=in_week & assigned_by_now),
+            open=Count("pk", filter=is_open),
+            day=Count("pk", filter=in_day & recent),
+            week=Count("pk", filter=in_week & recent),
         )
     )
-    return {row["pk"]: (row["open"], row["day"], row["week"]) for row in rows}
+    return {row["owner_id"]: (row["open"], row["day"], row["week"]) for row in rows}

@@ -229,6 +229,8 @@ class Lead(models.Model):
         indexes = [
             models.Index(fields=["status", "captured_at"]),
             models.Index(fields=["owner", "status"]),
+            # Reps' day and week counts (caps) read only recent assignments.
+            models.Index(fields=["owner", "assigned_at"], name="lead_owner_assigned_idx"),
             models.Index(fields=["captured_at"]),
             models.Index(fields=["source", "captured_at"]),
             # Plain twins of the unique partial indexes below, for the dedupe look-up: SQLite
