@@ -107,24 +107,6 @@ def lead_snapshot(lead: Lead) -> dict[str, Any]:
     return snapshot
 
 
-def _states(pool_ids: list[int]) -> dict[int, engine.PoolState]:
-    def ints(data: Mapping[str, Any]) -> dict[int, Any]:
-        return {int(k): v for k, v in data.items()}
-
-    return {
-        s.pool_id: engine.PoolState(
-            pool_id=s.pool_id,
-            last_rep_id=s.last_rep_id,
-            assigned=ints(s.assigned),
-            credits=ints(s.credits),
-            last_assigned_at={
-                int(k): datetime.fromisoformat(v) for k, v in s.last_assigned_at.items()
-            },
-        )
-        for s in PoolState.objects.filter(pool_id__in=pool_ids)
-    }
-
-
 def engine_states(pool_states: list[PoolState]) -> dict[int, engine.PoolState]:
     """Engine pool states from rows already loaded (under lock, by the assignment)."""
     return {
@@ -199,7 +181,7 @@ def routing_world(*, now: datetime) -> engine.World:
     return engine.World(
         reps=reps,
         pools=engine_pools,
-        states=_states(list(engine_pools)),
+        states=engine_states(list(PoolState.objects.filter(pool_id__in=list(engine_pools)))),
         territories=territories,
         managers=managers,
         performance=performance,
