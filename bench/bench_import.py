@@ -5,14 +5,13 @@ Target: at least 1,000 rows/s, with memory that does not grow with the file.
     .venv/bin/python bench/bench_import.py                 # SQLite in a temp file
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/bench_import.py
 
-With DATABASE_URL the script creates a throwaway database lh_bench_import_<pid> on that
+With DATABASE_URL the script creates a throwaway database lh_bench_<pid> on that
 server and drops it at the end. The file has ~5% repeated people (some with the email in
 another case), ~1% bad rows, countries as names and codes, head counts as ranges, phones
 in several formats, and a column the importer does not know (it goes to custom).
 """
 
 import argparse
-import contextlib
 import csv
 import io
 import os
@@ -24,10 +23,12 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from bench_intake import throwaway_database  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadhub.settings")
 # As in production: with DEBUG on, Django keeps the last 9,000 SQL statements in memory.
 os.environ.setdefault("DEBUG", "0")
@@ -205,26 +206,6 @@ class RssSampler(threading.Thread):
         return self.samples[min(int(len(self.samples) * fraction), len(self.samples) - 1)]
 
 
-@contextlib.contextmanager
-def throwaway_postgres(url: str) -> Iterator[None]:
-    import psycopg
-
-    name = f"lh_bench_import_{os.getpid()}"
-    parts = urlsplit(url)
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
-    try:
-        yield
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def seed_pipeline() -> None:
     """Accounts, enrichment rows and scoring rules, so matching and scoring do real work."""
     from leadhub.leads.models import Account, AccountDomain, EnrichmentRecord, ScoringRule
@@ -298,14 +279,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL", "")
-    if url:
-        with throwaway_postgres(url):
-            run(args.rows)
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
-            os.environ["SQLITE_PATH"] = str(Path(tmp) / "bench.sqlite3")
-            run(args.rows)
+    drop = throwaway_database()
+    try:
+        run(args.rows)
+    finally:
+        drop()
     return 0
 
 

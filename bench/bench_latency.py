@@ -33,15 +33,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_assign import Submissions, set_up_world
-from bench_intake import database_version, throwaway_database
+from bench_intake import database_version, percentile, throwaway_database
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
 TARGET_P50, TARGET_P99 = 0.100, 0.300
-
-
-def percentile(values: list[float], pct: float) -> float:
-    return values[min(len(values) - 1, max(0, round(pct / 100 * len(values)) - 1))]
 
 
 def main() -> None:
