@@ -2,9 +2,8 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.contrib.auth.models import Group
-from rest_framework.test import APIClient
 
-from leadhub.leads.models import IntakeKey
+from leadhub.leads.tests.clients import client_as
 from reps.models import Rep, Team, TimeOff
 from reps.tests.factories import (
     RepFactory,
@@ -33,19 +32,6 @@ def world():
         "revops": revops,
         "staff": UserFactory(username="staff", is_staff=True),
     }
-
-
-def client_as(world, who: str) -> APIClient:
-    client = APIClient()
-    if who == "intake_key":
-        key = IntakeKey(name="Website")
-        raw = key.set_new_key()
-        key.save()
-        client.credentials(HTTP_X_API_KEY=raw)
-    elif who != "anonymous":
-        user = world[who]
-        client.force_authenticate(user.user if isinstance(user, Rep) else user)
-    return client
 
 
 # Who may act on the rep "rep" (presence, time off), and what the others get.

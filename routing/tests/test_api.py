@@ -1,8 +1,7 @@
 import pytest
 from django.contrib.auth.models import Group
-from rest_framework.test import APIClient
 
-from leadhub.leads.models import IntakeKey
+from leadhub.leads.tests.clients import client_as
 from leadhub.leads.tests.factories import LeadFactory
 from reps.models import Rep
 from reps.tests.factories import RepFactory, TeamFactory, UserFactory
@@ -33,19 +32,6 @@ def world():
     PoolMemberFactory(pool=pool, rep=world["rep"], position=0)
     world["pool"] = pool
     return world
-
-
-def client_as(world, who: str) -> APIClient:
-    client = APIClient()
-    if who == "intake_key":
-        key = IntakeKey(name="Website")
-        raw = key.set_new_key()
-        key.save()
-        client.credentials(HTTP_X_API_KEY=raw)
-    elif who != "anonymous":
-        user = world[who]
-        client.force_authenticate(user.user if isinstance(user, Rep) else user)
-    return client
 
 
 def routed_lead(world):
