@@ -7,8 +7,16 @@ from django_q.tasks import async_task
 REFUNDED_STATUSES = frozenset({"junk"})
 
 
+# Leads per routing task: a CSV chunk of 500 in one task could outlast the worker's task
+# timeout (Q_CLUSTER "timeout") when routes are slow, and be retried from the start.
+ROUTE_BATCH = 50
+
+
 def route_captured(sender, lead_ids: list[int], **kwargs) -> None:
-    async_task("routing.tasks.route_leads", lead_ids, group="routing")
+    for start in range(0, len(lead_ids), ROUTE_BATCH):
+        async_task(
+            "routing.tasks.route_leads", lead_ids[start : start + ROUTE_BATCH], group="routing"
+        )
 
 
 def refund_junk(sender, lead_id: int, old: str, new: str, **kwargs) -> None:

@@ -113,3 +113,13 @@ def test_a_junk_lead_refunds_its_pool_turn_once(pool):
     assert decision_refund(lead_id=lead.pk) is True
     assert decision_refund(lead_id=lead.pk) is False
     assert PoolState.objects.get(pool=pool).assigned[str(decision.rep_id)] == 0
+
+
+def test_a_big_capture_is_routed_in_tasks_of_at_most_fifty_leads(monkeypatch):
+    from routing import receivers
+
+    batches = []
+    monkeypatch.setattr(receivers, "async_task", lambda func, ids, **kw: batches.append(ids))
+    receivers.route_captured(None, lead_ids=list(range(120)))
+    assert [len(b) for b in batches] == [50, 50, 20]
+    assert sum(batches, []) == list(range(120))
