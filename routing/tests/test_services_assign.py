@@ -122,4 +122,4 @@ def test_a_big_capture_is_routed_in_tasks_of_at_most_fifty_leads(monkeypatch):
     monkeypatch.setattr(receivers, "async_task", lambda func, ids, **kw: batches.append(ids))
     receivers.route_captured(None, lead_ids=list(range(120)))
     assert [len(b) for b in batches] == [50, 50, 20]
-    assert sum(batches, []) == list(range(120))
+    assert [i for batch in batches for i in batch] == list(range(120))
