@@ -34,6 +34,17 @@ def pytest_runtest_makereport(item, call):
     report.longrepr = f"Skipped under CI=true, which counts as a failure: {reason}"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_routing_world():
+    """Each test starts without another test's cached routing inputs (routing.world): a
+    rolled-back test can leave the stamp token as it found it."""
+    from routing import world
+
+    world.forget()
+    yield
+    world.forget()
+
+
 @pytest.fixture
 def api():
     from rest_framework.test import APIClient

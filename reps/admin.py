@@ -9,10 +9,12 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from reps.load import load_counts, rep_loads_recount
 from reps.models import (
     Holiday,
     HolidayCalendar,
     Rep,
+    RepLoad,
     Skill,
     Team,
     TimeOff,
@@ -186,3 +188,50 @@ class RepAdmin(admin.ModelAdmin):
     @admin.display(description="Name", ordering="user__last_name")
     def full_name(self, rep: Rep) -> str:
         return rep.user.get_full_name()
+
+
+@admin.register(RepLoad)
+class RepLoadAdmin(admin.ModelAdmin):
+    """The load counters routing reads (``reps.load``). Kept by the services; read-only
+    here, with an action to recount them from the leads."""
+
+    list_display = ["rep", "open_now", "today", "this_week", "recounted_at"]
+    list_select_related = ["rep__user"]
+    readonly_fields = [
+        "rep",
+        "open_leads",
+        "day_start",
+        "day_leads",
+        "week_start",
+        "week_leads",
+        "recounted_at",
+    ]
+    actions = ["recount"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def _counts(self, load: RepLoad) -> tuple[int, int, int]:
+        return load_counts(load, load.rep.timezone, timezone.now())
+
+    @admin.display(description="Open")
+    def open_now(self, load: RepLoad) -> int:
+        return self._counts(load)[0]
+
+    @admin.display(description="Today")
+    def today(self, load: RepLoad) -> int:
+        return self._counts(load)[1]
+
+    @admin.display(description="This week")
+    def this_week(self, load: RepLoad) -> int:
+        return self._counts(load)[2]
+
+    @admin.action(description="Recount from the leads")
+    def recount(self, request: HttpRequest, queryset: QuerySet[RepLoad]) -> None:
+        drift = rep_loads_recount(rep_ids=list(queryset.values_list("rep_id", flat=True)))
+        self.message_user(
+            request,
+            f"Recounted {queryset.count()} reps; {len(drift)} had drifted."
+            if drift
+            else f"Recounted {queryset.count()} reps; all were right.",
+        )

@@ -289,3 +289,34 @@ class TimeOff(models.Model):
     def clean(self) -> None:
         if self.start is not None and self.end is not None and self.start >= self.end:
             raise ValidationError({"end": "The end must be after the start."})
+
+
+class RepLoad(models.Model):
+    """How many leads a rep holds, kept up to date by the lead app in the same transaction
+    as every assignment and status change, so routing reads a rep's load in O(1) instead of
+    counting their leads (which grows with history).
+
+    ``open_leads`` counts the rep's leads in an open status. ``day_leads`` counts the leads
+    given to the rep since ``day_start`` (the rep's local midnight on the day of the last
+    assignment), ``week_leads`` since ``week_start`` (local Monday 00:00); a start older
+    than the current local day or week means the count is zero now. A lead taken away from
+    the rep is taken off the counts it was in. ``reps.load.rep_loads_recount`` rebuilds the
+    rows from the leads themselves (a scheduled reconciliation; and after bulk loads).
+
+    A row of its own, not fields on ``Rep``: a rep saved from a form that was loaded a
+    minute earlier would otherwise write back stale counts.
+    """
+
+    rep = models.OneToOneField(Rep, on_delete=models.CASCADE, primary_key=True, related_name="load")
+    open_leads = models.IntegerField(default=0)
+    day_start = models.DateTimeField(null=True, blank=True)
+    day_leads = models.IntegerField(default=0)
+    week_start = models.DateTimeField(null=True, blank=True)
+    week_leads = models.IntegerField(default=0)
+    recounted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "rep load"
+
+    def __str__(self) -> str:
+        return f"{self.open_leads} open, {self.day_leads} today, {self.week_leads} this week"

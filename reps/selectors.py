@@ -1,15 +1,13 @@
 """Reads over reps: who may see whom, and the snapshots the routing engine decides on."""
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable
-from datetime import date, datetime, time, timedelta
-from functools import reduce
-from operator import or_
-from zoneinfo import ZoneInfo
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from reps.availability import RepSnapshot, WorkInterval
+from reps.load import lead_counts, load_counts
 from reps.models import Holiday, Rep, Team, TimeOff
 
 REVOPS_GROUP = "RevOps"
@@ -69,42 +67,22 @@ def rep_can_manage(user, rep: Rep) -> bool:
     return me.pk == rep.pk or (me.role == Rep.Role.MANAGER and me.team_id == rep.team_id)
 
 
-def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=zone)
-
-
-def _period_starts(timezones: Iterable[str], now: datetime) -> dict[str, tuple[datetime, datetime]]:
-    """Per time zone: the start of the local day and of the local week (Monday) at ``now``."""
-    starts = {}
-    for name in timezones:
-        zone = ZoneInfo(name)
-        today = now.astimezone(zone).date()
-        monday = today - timedelta(days=today.weekday())
-        starts[name] = (_local_midnight(today, zone), _local_midnight(monday, zone))
-    return starts
-
-
 def rep_snapshots(
     *,
     now: datetime,
-    open_statuses: Collection[str],
     rep_ids: Iterable[int] | None = None,
     team_id: int | None = None,
 ) -> dict[int, RepSnapshot]:
     """Snapshots of the chosen reps (all reps when neither ``rep_ids`` nor ``team_id`` is
-    given) at ``now``, keyed by rep id, in at most six queries however many reps there
-    are (the holiday query is skipped when none of them has a calendar).
+    given) at ``now``, keyed by rep id, in at most five queries however many reps there
+    are and however many leads they have had (the holiday query is skipped when none of
+    them has a calendar).
 
-    ``open_statuses`` are the lead statuses that count against ``max_open``. The lead
-    lifecycle belongs to ``leadhub.leads``, which sits above this app: the caller passes
-    ``leadhub.leads.models.OPEN_STATUSES`` rather than reps keeping a copy that could
-    drift. Leads are counted through the ``Rep.leads`` reverse relation, so nothing here
-    imports the lead app.
-
-    ``day_count`` and ``week_count`` are the leads the rep owns whose ``assigned_at`` falls
-    in the rep's own local day / week (from Monday 00:00), up to ``now``.
+    ``open_count``, ``day_count`` and ``week_count`` come from the rep's ``RepLoad``
+    counters (see ``reps.load``): open leads, and leads given to the rep in their own local
+    day / week (from Monday 00:00).
     """
-    reps = Rep.objects.select_related("user").order_by("pk")
+    reps = Rep.objects.select_related("user", "load").order_by("pk")
     if rep_ids is not None:
         reps = reps.filter(pk__in=list(rep_ids))
     if team_id is not None:
@@ -131,10 +109,16 @@ def rep_snapshots(
     ).values_list("calendar_id", "date"):
         holidays[calendar_id].add(day)
 
-    counts = _lead_counts([r.pk for r in rows], {r.timezone for r in rows}, now, open_statuses)
+    # A rep whose counter row is not made yet (it is made by the first write that needs
+    # it) is counted from the leads: a selector writes nothing.
+    missing = [r for r in rows if not hasattr(r, "load")]
+    counted = lead_counts([r.pk for r in missing], {r.timezone for r in missing}, now)
     snapshots = {}
     for rep in rows:
-        open_count, day_count, week_count = counts.get(rep.pk, (0, 0, 0))
+        if hasattr(rep, "load"):
+            open_count, day_count, week_count = load_counts(rep.load, rep.timezone, now)
+        else:
+            open_count, day_count, week_count = counted.get(rep.pk, (0, 0, 0))
         snapshots[rep.pk] = RepSnapshot(
             id=rep.pk,
             name=rep.display_name,
@@ -162,41 +146,3 @@ def rep_snapshots(
             week_count=week_count,
         )
     return snapshots
-
-
-def _lead_counts(
-    rep_ids: list[int], timezones: set[str], now: datetime, open_statuses: Collection[str]
-) -> dict[int, tuple[int, int, int]]:
-    """Open, today's and this week's leads per rep, in one grouped query: the day and week
-    filters are one OR-ed condition per distinct time zone, so each rep is measured against
-    its own local midnight.
-
-    The query reads only the leads that can count (open ones, and those assigned since the
-    earliest week start), through the (owner, status) and (owner, assigned_at) indexes, so
-    its cost does not grow with the reps' history.
-    """
-    if not rep_ids:
-        return {}
-    # The Lead model, reached through the reverse relation: this app sits below leads.
-    lead_model = Rep._meta.get_field("leads").related_model
-    starts = _period_starts(sorted(timezones), now)
-    in_day = reduce(
-        or_, (Q(owner__timezone=tz, assigned_at__gte=day) for tz, (day, _w) in starts.items())
-    )
-    in_week = reduce(
-        or_, (Q(owner__timezone=tz, assigned_at__gte=week) for tz, (_d, week) in starts.items())
-    )
-    earliest = min(week for _day, week in starts.values())
-    is_open = Q(status__in=sorted(open_statuses))
-    recent = Q(assigned_at__gte=earliest, assigned_at__lte=now)
-    rows = (
-        lead_model.objects.filter(is_open | recent, owner_id__in=rep_ids)
-        .order_by()
-        .values("owner_id")
-        .annotate(
-            open=Count("pk", filter=is_open),
-            day=Count("pk", filter=in_day & recent),
-            week=Count("pk", filter=in_week & recent),
-        )
-    )
-    return {row["owner_id"]: (row["open"], row["day"], row["week"]) for row in rows}

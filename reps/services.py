@@ -15,6 +15,7 @@ from django.utils.timezone import is_naive, now
 
 from reps.availability import Presence
 from reps.models import Rep, Skill, Team, TimeOff, WorkingHours, check_working_hours
+from reps.signals import announce_reps_changed
 
 # Fields rep_update may set, besides skills (a many-to-many set by names).
 REP_FIELDS = frozenset(
@@ -85,6 +86,7 @@ def working_hours_set(*, rep: Rep, intervals: Iterable[tuple[int, time, time]]) 
         WorkingHours(rep=rep, weekday=weekday, start=start, end=end)
         for weekday, start, end in intervals
     )
+    announce_reps_changed()
 
 
 @transaction.atomic

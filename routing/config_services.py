@@ -16,6 +16,7 @@ from routing import engine
 from routing.models import Pool, PoolMember, Rule, RuleSet, Territory
 from routing.selectors import pool_settings_from
 from routing.services import ruleset_draft
+from routing.world import routing_changed
 
 TERRITORY_FIELDS = frozenset(
     {"name", "parent", "pool", "countries", "states", "postal_prefixes", "postal_ranges", "active"}
@@ -154,6 +155,7 @@ def pool_save(
             PoolMember(pool=pool, rep_id=m.rep_id, position=i, weight=m.weight)
             for i, m in enumerate(members)
         )
+        routing_changed()  # bulk_create sends no post_save
     return pool
 
 

@@ -108,6 +108,19 @@ class PoolState(models.Model):
         return f"State of {self.pool}"
 
 
+class RoutingStamp(models.Model):
+    """One row whose token changes, in the writing transaction, whenever anything routing
+    caches changes (reps, schedules, pools, territories, the rule set in force). Each
+    process keeps its routing inputs while the token is the one it loaded them under
+    (``routing.world``), so a route reads one row instead of the whole set-up."""
+
+    token = models.CharField(max_length=32)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.token
+
+
 class RuleSet(models.Model):
     """Rules are edited in the one draft and published as an immutable numbered version;
     the newest publication is the one in force (a rollback is a new publication of an

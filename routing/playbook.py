@@ -47,6 +47,7 @@ from routing.config_services import (
 from routing.models import Pool, Rule, Territory
 from routing.selectors import ruleset_in_force
 from routing.services import RoutingError, ruleset_publish
+from routing.world import routing_changed
 
 FORMAT = 1
 IMPORT_NOTE = "playbook import"
@@ -874,6 +875,7 @@ def playbook_import(data: Any, *, dry_run: bool = False, actor: Any = None) -> I
     try:
         with transaction.atomic():
             report.version = _write(plan, actor, timezone.now())
+            routing_changed()  # the bulk writes above send no model signals
             if dry_run:
                 transaction.set_rollback(True)
     except ValidationError as exc:

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import Count, Q
 
-from leadhub.leads.models import OPEN_STATUSES, Lead
+from leadhub.leads.models import Lead
 from reps.models import Rep
 from reps.selectors import rep_of, rep_snapshots, user_sees_everything
 from routing import engine
@@ -154,7 +154,7 @@ def routing_world(*, now: datetime) -> engine.World:
             settings=pool_settings_from(pool.settings, weights),
             team_id=pool.team_id,
         )
-    reps = rep_snapshots(now=now, open_statuses=OPEN_STATUSES)
+    reps = rep_snapshots(now=now)
     managers = {}
     for rep_id, team_id in (
         Rep.objects.filter(role=Rep.Role.MANAGER, active=True)

@@ -1,12 +1,15 @@
 """Writes for routing: publishing rule sets, assigning leads, reassigning, refunding.
 
-Assignment (``lead_route``) runs the pure engine twice: once without locks to learn which
-pools and reps are involved, then again inside the transaction after locking, in a fixed
-order, the pool-state rows (by pool id), the candidate reps (by rep id) and the lead, on
-snapshots re-read under those locks. If the second decision needs something the first did
-not lock, the transaction is abandoned and retried with the larger set; the last attempt
-locks every pool and rep. Concurrent assignments therefore never exceed a cap or skip a
-turn, on PostgreSQL by row locks and on SQLite by its single writer.
+Assignment (``lead_route``) runs the pure engine twice: once without locks, on this
+process's cached copy of the world (``routing.world``), to learn which pools and reps are
+involved, then again inside the transaction after locking, in a fixed order, the
+pool-state rows (by pool id), the candidate reps' load rows (``reps.RepLoad``, by rep id)
+and the lead, on pool states and load counts re-read under those locks. If the second
+decision needs something the first did not lock, the transaction is abandoned and retried
+with the larger set; the last attempt locks every pool and rep. Concurrent assignments
+therefore never exceed a cap or skip a turn, on PostgreSQL by row locks and on SQLite by
+its single writer. Manual reassignment and status changes take the same order (load rows
+before the lead), so none of them can deadlock with a route.
 """
 
 from dataclasses import replace
@@ -19,19 +22,19 @@ from django.utils import timezone
 from leadhub.leads.models import OPEN_STATUSES, Lead
 from leadhub.leads.services import LeadTransitionError, lead_assign, lead_transition
 from reps.availability import LeadNeeds, rep_eligibility
-from reps.models import Rep
+from reps.load import load_counts, rep_loads_ensure
+from reps.models import Rep, RepLoad
 from reps.selectors import rep_snapshots
 from routing import engine
 from routing.models import Decision, Pool, PoolState, Publication, Rule, RuleSet
 from routing.selectors import (
-    compiled_ruleset,
     engine_states,
     lead_snapshot,
     pool_settings_from,
-    routing_world,
     ruleset_in_force,
 )
 from routing.signals import announce_routed
+from routing.world import routing_inputs
 
 MAX_ATTEMPTS = 3
 EMPTY_RULES = engine.compile_ruleset(engine.RuleSet(None, ()))
@@ -141,6 +144,11 @@ def _involved(decision: engine.Decision) -> tuple[set[int], set[int]]:
     return pools, reps
 
 
+class _MissingLoads(Exception):
+    def __init__(self, reps: set[int]) -> None:
+        self.reps = reps
+
+
 def lead_route(*, lead_id: int) -> Decision | None:
     """Route a lead if it still needs routing (safe to call twice: the second call finds it
     assigned and does nothing). Returns the stored decision, or None."""
@@ -148,15 +156,21 @@ def lead_route(*, lead_id: int) -> Decision | None:
     if lead is None or not lead_is_routable(lead):
         return None
     now = timezone.now()
-    ruleset = ruleset_in_force()
-    rules = compiled_ruleset(ruleset) if ruleset else EMPTY_RULES
-    world = routing_world(now=now)
-    pools, reps = _involved(engine.decide(lead_snapshot(lead), rules, world, now))
+    inputs = routing_inputs(now=now)
+    world = inputs.world
+    pools, reps = _involved(engine.decide(lead_snapshot(lead), inputs.rules, world, now))
     for attempt in range(1, MAX_ATTEMPTS + 1):
         if attempt == MAX_ATTEMPTS:
             pools, reps = set(world.pools), set(world.reps)
+        if missing := pools - inputs.states_made:
+            PoolState.objects.bulk_create(
+                [PoolState(pool_id=p) for p in sorted(missing)], ignore_conflicts=True
+            )
+            inputs.states_made |= missing
         try:
-            return _assign(lead_id, rules, world, pools, reps, now)
+            return _assign(lead_id, inputs.rules, world, pools, reps, now)
+        except _MissingLoads as missing_loads:
+            rep_loads_ensure(missing_loads.reps, now=now)
         except _Retry as retry:
             pools |= retry.pools
             reps |= retry.reps
@@ -171,22 +185,34 @@ def _assign(
     rep_ids: set[int],
     now,
 ) -> Decision | None:
-    PoolState.objects.bulk_create(
-        [PoolState(pool_id=p) for p in sorted(pool_ids)], ignore_conflicts=True
-    )
+    """Lock pool states, then the reps' load rows, then the lead (all in id order), decide
+    again on the locked pool states and counts, and write. The rest of the world (schedules,
+    settings, presence) comes from the caller's copy (``routing.world``)."""
     with transaction.atomic():
         locked_states = list(
             PoolState.objects.select_for_update().filter(pool_id__in=pool_ids).order_by("pool_id")
         )
-        list(
-            Rep.objects.select_for_update().filter(pk__in=rep_ids).order_by("pk").values_list("pk")
-        )
+        loads = {
+            load.rep_id: load
+            for load in RepLoad.objects.select_for_update()
+            .filter(rep_id__in=rep_ids)
+            .order_by("rep_id")
+        }
+        if missing := rep_ids - set(loads):
+            raise _MissingLoads(missing)
         lead = (
             Lead.objects.select_for_update(of=("self",)).select_related("account").get(pk=lead_id)
         )
         if not lead_is_routable(lead):
             return None
-        fresh = rep_snapshots(now=now, open_statuses=OPEN_STATUSES, rep_ids=rep_ids)
+        fresh = {}
+        for rep_id, load in loads.items():
+            rep = world.reps.get(rep_id)
+            if rep is not None:
+                counts = load_counts(load, rep.timezone, now)
+                fresh[rep_id] = replace(
+                    rep, open_count=counts[0], day_count=counts[1], week_count=counts[2]
+                )
         world = replace(
             world,
             reps={**world.reps, **fresh},
@@ -196,7 +222,8 @@ def _assign(
         needed_pools, needed_reps = _involved(decision)
         if not needed_pools <= pool_ids or not needed_reps <= rep_ids:
             raise _Retry(needed_pools, needed_reps)
-        stored = _store(lead, decision)
+        chosen = world.reps.get(decision.rep_id) if decision.rep_id is not None else None
+        stored = _store(lead, decision, rep_timezone=chosen.timezone if chosen else None)
         if decision.state_update is not None:
             state = next(s for s in locked_states if s.pool_id == decision.state_update.pool_id)
             _write_state(state, world.state_of(state.pool_id), decision.state_update)
@@ -211,6 +238,7 @@ def _store(
     kind: str = Decision.Kind.AUTO,
     actor=None,
     reason: str = "",
+    rep_timezone: str | None = None,
 ) -> Decision:
     Decision.objects.filter(lead=lead, effective=True).update(effective=False)
     stored = Decision.objects.create(
@@ -230,7 +258,9 @@ def _store(
     )
     data = {"decision": stored.pk, "rule": decision.rule_name, "method": decision.method}
     if decision.outcome == "assigned":
-        lead_assign(lead=lead, rep_id=decision.rep_id, actor=actor, data=data)
+        lead_assign(
+            lead=lead, rep_id=decision.rep_id, actor=actor, data=data, rep_timezone=rep_timezone
+        )
     elif lead.status != decision.outcome:
         lead_transition(
             lead_id=lead.pk,
@@ -257,57 +287,72 @@ def lead_reassign(*, lead_id: int, rep_id: int, actor, reason: str) -> Decision:
     if not reason:
         raise RoutingError("Give a reason for the reassignment.")
     now = timezone.now()
-    with transaction.atomic():
-        rep = Rep.objects.select_for_update().filter(pk=rep_id).first()
-        if rep is None or not rep.active:
-            raise RoutingError("Choose an active rep.")
-        lead = Lead.objects.select_for_update(of=("self",)).get(pk=lead_id)
-        if lead.status not in OPEN_STATUSES:
-            raise RoutingError(f"A {lead.status} lead cannot be reassigned.")
-        if lead.owner_id == rep_id:
-            raise RoutingError(f"The lead is already {rep}'s.")
-        snapshot = rep_snapshots(now=now, open_statuses=OPEN_STATUSES, rep_ids=[rep_id])[rep_id]
-        warnings = [str(r) for r in rep_eligibility(snapshot, LeadNeeds(allow_away=True), now)]
-        payload = {
-            "kind": "manual",
-            "outcome": "assigned",
-            "rep_id": rep_id,
-            "from_rep_id": lead.owner_id,
-            "reason": reason,
-            "eligibility_warnings": warnings,
-            "decided_at": now.isoformat(),
-            "explanation": [
-                f"Reassigned by hand by {actor} to {rep}: {reason}",
-                *(
-                    [f"{rep} was not eligible ({', '.join(warnings)}) and got it anyway."]
-                    if warnings
-                    else []
-                ),
-            ],
-        }
-        Decision.objects.filter(lead=lead, effective=True).update(effective=False)
-        stored = Decision.objects.create(
+    rep = Rep.objects.select_related("user").filter(pk=rep_id).first()
+    if rep is None or not rep.active:
+        raise RoutingError("Choose an active rep.")
+    for _attempt in range(MAX_ATTEMPTS):
+        owner_id = Lead.objects.filter(pk=lead_id).values_list("owner_id", flat=True).get()
+        # Routing's lock order: the reps' load rows (by id), then the lead.
+        involved = sorted({rep_id} | ({owner_id} if owner_id else set()))
+        rep_loads_ensure(involved)
+        with transaction.atomic():
+            list(RepLoad.objects.select_for_update().filter(rep_id__in=involved).order_by("pk"))
+            lead = Lead.objects.select_for_update(of=("self",)).get(pk=lead_id)
+            if lead.owner_id != owner_id:
+                continue  # handed on between the two reads: lock the new owner too
+            return _reassign(lead, rep, actor=actor, reason=reason, now=now)
+    raise RoutingError("The lead kept changing hands; try again.")  # pragma: no cover
+
+
+def _reassign(lead: Lead, rep: Rep, *, actor, reason: str, now) -> Decision:
+    rep_id = rep.pk
+    if lead.status not in OPEN_STATUSES:
+        raise RoutingError(f"A {lead.status} lead cannot be reassigned.")
+    if lead.owner_id == rep_id:
+        raise RoutingError(f"The lead is already {rep}'s.")
+    snapshot = rep_snapshots(now=now, rep_ids=[rep_id])[rep_id]
+    warnings = [str(r) for r in rep_eligibility(snapshot, LeadNeeds(allow_away=True), now)]
+    payload = {
+        "kind": "manual",
+        "outcome": "assigned",
+        "rep_id": rep_id,
+        "from_rep_id": lead.owner_id,
+        "reason": reason,
+        "eligibility_warnings": warnings,
+        "decided_at": now.isoformat(),
+        "explanation": [
+            f"Reassigned by hand by {actor} to {rep}: {reason}",
+            *(
+                [f"{rep} was not eligible ({', '.join(warnings)}) and got it anyway."]
+                if warnings
+                else []
+            ),
+        ],
+    }
+    Decision.objects.filter(lead=lead, effective=True).update(effective=False)
+    stored = Decision.objects.create(
+        lead=lead,
+        kind=Decision.Kind.MANUAL,
+        actor=actor,
+        reason=reason,
+        rep=rep,
+        method="manual",
+        outcome="assigned",
+        rotation=False,
+        payload=payload,
+    )
+    try:
+        lead_assign(
             lead=lead,
-            kind=Decision.Kind.MANUAL,
+            rep_id=rep_id,
             actor=actor,
-            reason=reason,
-            rep=rep,
-            method="manual",
-            outcome="assigned",
-            rotation=False,
-            payload=payload,
+            data={"decision": stored.pk, "reason": reason},
+            rep_timezone=rep.timezone,
         )
-        try:
-            lead_assign(
-                lead=lead,
-                rep_id=rep_id,
-                actor=actor,
-                data={"decision": stored.pk, "reason": reason},
-            )
-        except LeadTransitionError as exc:
-            raise RoutingError(str(exc)) from None
-        announce_routed(lead.pk, stored.pk)
-        return stored
+    except LeadTransitionError as exc:
+        raise RoutingError(str(exc)) from None
+    announce_routed(lead.pk, stored.pk)
+    return stored
 
 
 def decision_refund(*, lead_id: int) -> bool:

@@ -27,6 +27,8 @@ from leadhub.leads.models import (
 from leadhub.leads.normalize import domain_of, normalize_company_name
 from leadhub.leads.pipeline import PipelineContext, pipeline_context, prepare
 from leadhub.leads.signals import announce_captured, announce_status_change
+from reps.load import rep_load_gain, rep_load_lock, rep_load_loss, rep_load_open
+from reps.models import Rep
 
 Outcome = Literal["created", "duplicate", "replayed", "completed"]
 
@@ -350,32 +352,48 @@ def lead_transition_refusal(current: str, target: str) -> str | None:
 
 
 def lead_transition(*, lead_id: int, status: str, actor=None, reason: str = "") -> Lead:
-    """Move a lead to ``status`` if the lifecycle allows it; LeadTransitionError if not."""
-    with transaction.atomic():
-        lead = Lead.objects.select_for_update().get(pk=lead_id)
-        if refusal := lead_transition_refusal(lead.status, status):
-            raise LeadTransitionError(refusal)
-        previous = lead.status
-        lead.status = status
-        fields = ["status", "updated_at"]
-        now = timezone.now()
-        stamp = _STAMPS.get(status)
-        if stamp and getattr(lead, stamp) is None:
-            setattr(lead, stamp, now)
-            fields.append(stamp)
-        if status in CLOSED_STATUSES:
-            lead.closed_at = now
-            fields.append("closed_at")
-        lead.save(update_fields=fields)
-        LeadEvent.objects.create(
-            lead=lead,
-            kind=LeadEvent.Kind.STATUS_CHANGED,
-            at=now,
-            actor=actor,
-            data={"from": previous, "to": status, "reason": reason},
-        )
-        announce_status_change(lead.pk, previous, status)
-        return lead
+    """Move a lead to ``status`` if the lifecycle allows it; LeadTransitionError if not.
+
+    An owned lead's rep load row is locked before the lead, the order routing takes, so a
+    status change never deadlocks with a route or a reassignment of the same lead."""
+    for _attempt in range(3):
+        owner_id = Lead.objects.filter(pk=lead_id).values_list("owner_id", flat=True).get()
+        with transaction.atomic():
+            if owner_id is not None:
+                rep_load_lock(rep_id=owner_id)
+            lead = Lead.objects.select_for_update().get(pk=lead_id)
+            if lead.owner_id == owner_id:
+                return _transition(lead, status, actor=actor, reason=reason)
+    raise LeadTransitionError("The lead kept changing hands; try again.")  # pragma: no cover
+
+
+def _transition(lead: Lead, status: str, *, actor, reason: str) -> Lead:
+    if refusal := lead_transition_refusal(lead.status, status):
+        raise LeadTransitionError(refusal)
+    previous = lead.status
+    lead.status = status
+    fields = ["status", "updated_at"]
+    now = timezone.now()
+    stamp = _STAMPS.get(status)
+    if stamp and getattr(lead, stamp) is None:
+        setattr(lead, stamp, now)
+        fields.append(stamp)
+    if status in CLOSED_STATUSES:
+        lead.closed_at = now
+        fields.append("closed_at")
+    lead.save(update_fields=fields)
+    if lead.owner_id is not None:
+        opened = (status in OPEN_STATUSES) - (previous in OPEN_STATUSES)
+        rep_load_open(rep_id=lead.owner_id, delta=opened)
+    LeadEvent.objects.create(
+        lead=lead,
+        kind=LeadEvent.Kind.STATUS_CHANGED,
+        at=now,
+        actor=actor,
+        data={"from": previous, "to": status, "reason": reason},
+    )
+    announce_status_change(lead.pk, previous, status)
+    return lead
 
 
 # A lead can be given an owner while it waits (new, triage, nurture), and handed to another
@@ -384,13 +402,22 @@ ASSIGNABLE_STATUSES = frozenset({"new", "triage", "nurture"})
 REASSIGNABLE_STATUSES = frozenset({"assigned", "accepted", "contacted", "qualified"})
 
 
-def lead_assign(*, lead: Lead, rep_id: int, actor=None, data: dict[str, Any] | None = None) -> Lead:
+def lead_assign(
+    *,
+    lead: Lead,
+    rep_id: int,
+    actor=None,
+    data: dict[str, Any] | None = None,
+    rep_timezone: str | None = None,
+) -> Lead:
     """Give ``lead`` to the rep ``rep_id``; the caller holds the lead's row lock (routing
-    locks pool state first, then the lead) and has decided who.
+    locks pool state and the reps' load rows first, then the lead) and has decided who.
 
     A first assignment moves the lead to ``assigned``; a reassignment moves it back to
     ``assigned`` for the new owner to accept, and records who had it. ``data`` (the
-    decision's id, rule, reason) goes into the event.
+    decision's id, rule, reason) goes into the event. The load counters of both reps move
+    in the same transaction (``reps.load``); ``rep_timezone``, when the caller knows it,
+    saves looking up the rep's local day.
     """
     if lead.owner_id == rep_id and lead.status == "assigned":
         return lead
@@ -401,9 +428,17 @@ def lead_assign(*, lead: Lead, rep_id: int, actor=None, data: dict[str, Any] | N
     else:
         raise LeadTransitionError(f"A {lead.status} lead cannot be assigned.")
     at = timezone.now()
-    from_status = lead.status
+    from_status, from_assigned_at = lead.status, lead.assigned_at
+    from_owner = lead.owner_id
     lead.owner_id, lead.status, lead.assigned_at, lead.accepted_at = rep_id, "assigned", at, None
     lead.save(update_fields=["owner", "status", "assigned_at", "accepted_at", "updated_at"])
+    if from_owner is not None:
+        rep_load_loss(
+            rep_id=from_owner, was_open=from_status in OPEN_STATUSES, assigned_at=from_assigned_at
+        )
+    if rep_timezone is None:
+        rep_timezone = Rep.objects.filter(pk=rep_id).values_list("timezone", flat=True).get()
+    rep_load_gain(rep_id=rep_id, zone_name=rep_timezone, at=at)
     LeadEvent.objects.create(
         lead=lead,
         kind=kind,

@@ -5,8 +5,10 @@ import time_machine
 from django.contrib.auth.models import AnonymousUser, Group
 
 # The tests use the real lead statuses to pin the contract with the lead app above.
-from leadhub.leads.models import OPEN_STATUSES, Lead
+from leadhub.leads.models import Lead
 from reps.availability import NO_NEEDS, RepSnapshot, WorkInterval, rep_eligibility
+from reps.load import rep_loads_recount
+from reps.models import Rep
 from reps.selectors import rep_can_manage, rep_snapshots, reps_visible_to, teams_visible_to
 from reps.services import time_off_add
 from reps.tests.factories import (
@@ -66,7 +68,7 @@ def test_snapshot_holds_every_setting_schedule_and_count_of_the_rep():
     TimeOffFactory(rep=rep, start=NOW + timedelta(days=60), end=NOW + timedelta(days=61))
     give_leads(rep)
 
-    snapshot = rep_snapshots(now=NOW, open_statuses=OPEN_STATUSES, rep_ids=[rep.pk])
+    snapshot = rep_snapshots(now=NOW, rep_ids=[rep.pk])
 
     assert snapshot == {
         rep.pk: RepSnapshot(
@@ -102,7 +104,7 @@ def test_day_and_week_counts_follow_each_reps_own_time_zone():
     for rep in (tokyo, los_angeles, london):
         give_leads(rep)
 
-    snapshots = rep_snapshots(now=NOW, open_statuses=OPEN_STATUSES)
+    snapshots = rep_snapshots(now=NOW)
 
     counts = {
         rep.timezone: (s.open_count, s.day_count, s.week_count)
@@ -119,7 +121,7 @@ def test_day_and_week_counts_follow_each_reps_own_time_zone():
 def test_a_rep_without_settings_gets_the_snapshot_defaults():
     rep = RepFactory(user__first_name="", user__last_name="", user__username="solo")
 
-    snapshot = rep_snapshots(now=NOW, open_statuses=OPEN_STATUSES)[rep.pk]
+    snapshot = rep_snapshots(now=NOW)[rep.pk]
 
     assert snapshot == RepSnapshot(
         id=rep.pk, name="solo", team_id=rep.team_id, timezone="America/New_York", ramp_share=0.5
@@ -140,11 +142,14 @@ def make_full_reps(count: int) -> None:
 
 
 @pytest.mark.parametrize("count", [3, 30])
-def test_snapshots_take_six_queries_however_many_reps(django_assert_num_queries, count):
+def test_snapshots_take_five_queries_however_many_reps_and_leads(django_assert_num_queries, count):
     make_full_reps(count)
+    rep_loads_recount(now=NOW)  # the leads were inserted around the services
+    for rep_id in rep_snapshots(now=NOW):
+        add_lead(Rep.objects.get(pk=rep_id), NOW - timedelta(days=40), status="converted")
 
-    with django_assert_num_queries(6):
-        snapshots = rep_snapshots(now=NOW, open_statuses=OPEN_STATUSES)
+    with django_assert_num_queries(5):
+        snapshots = rep_snapshots(now=NOW)
 
     assert len(snapshots) == count
     assert all(s.day_count == 1 and s.time_off and s.holidays for s in snapshots.values())
@@ -155,12 +160,12 @@ def test_snapshots_narrow_to_a_team_or_to_rep_ids():
     mine = RepFactory.create_batch(2, team=team)
     other = RepFactory()
 
-    by_team = rep_snapshots(now=NOW, open_statuses=OPEN_STATUSES, team_id=team.pk)
-    by_ids = rep_snapshots(now=NOW, open_statuses=OPEN_STATUSES, rep_ids=[other.pk])
+    by_team = rep_snapshots(now=NOW, team_id=team.pk)
+    by_ids = rep_snapshots(now=NOW, rep_ids=[other.pk])
 
     assert set(by_team) == {r.pk for r in mine}
     assert set(by_ids) == {other.pk}
-    assert rep_snapshots(now=NOW, open_statuses=OPEN_STATUSES, rep_ids=[]) == {}
+    assert rep_snapshots(now=NOW, rep_ids=[]) == {}
 
 
 def test_a_rep_on_time_off_is_ineligible_for_exactly_that_reason():
@@ -174,7 +179,7 @@ def test_a_rep_on_time_off_is_ineligible_for_exactly_that_reason():
             actor=None,
         )
 
-    snapshot = rep_snapshots(now=NOW, open_statuses=OPEN_STATUSES)[rep.pk]
+    snapshot = rep_snapshots(now=NOW)[rep.pk]
 
     assert rep_eligibility(snapshot, NO_NEEDS, NOW) == ["time_off"]
     assert rep_eligibility(snapshot, NO_NEEDS, NOW + timedelta(days=4)) == []

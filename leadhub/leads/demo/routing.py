@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from leadhub.leads.demo.data import FREE_MAIL, FREE_MAIL_BY_COUNTRY, TEAMS
 from leadhub.leads.models import Lead, LeadEvent
+from reps.load import rep_loads_recount
 from reps.models import Rep, Team
 from routing.models import Decision, Pool, PoolMember, Publication, Rule, Territory
 from routing.services import lead_route, ruleset_draft, ruleset_publish
@@ -255,6 +256,8 @@ def route_new_leads() -> int:
         ).update(at=at)
         if decision.outcome == "assigned":
             Lead.objects.filter(pk=pk).update(assigned_at=at, updated_at=at)
+            # Backdated around the services: the rep's day and week counts follow.
+            rep_loads_recount(rep_ids=[decision.rep_id])
         else:
             Lead.objects.filter(pk=pk).update(updated_at=at)
     return routed

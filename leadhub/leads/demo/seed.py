@@ -44,6 +44,7 @@ from leadhub.leads.models import (
     WebForm,
 )
 from leadhub.leads.services import account_save, lead_assign, lead_capture, lead_capture_partial
+from reps.load import rep_loads_recount
 from reps.models import Holiday, HolidayCalendar, Rep, Skill, Team
 from reps.services import rep_update, time_off_add
 
@@ -202,6 +203,7 @@ def _seed_full_book(rep: Rep, summary: DemoSummary) -> None:
         assigned = lead.captured_at + timedelta(minutes=7)
         Lead.objects.filter(pk=lead.pk).update(assigned_at=assigned, updated_at=assigned)
         lead.events.filter(kind=LeadEvent.Kind.ASSIGNED).update(at=assigned)
+    rep_loads_recount(rep_ids=[rep.pk])  # backdated around the services
     summary.created["leads assigned by hand"] += len(leads)
 
 

@@ -158,7 +158,7 @@ def _assert_reps_are_scheduled(started) -> None:
 
     # Right now, one rep is on vacation and the one seeded at capacity still is.
     now = timezone.now()
-    snapshots = rep_snapshots(now=now, open_statuses=OPEN_STATUSES)
+    snapshots = rep_snapshots(now=now)
     on_time_off = [
         s.name for s in snapshots.values() if Reason.TIME_OFF in rep_eligibility(s, NO_NEEDS, now)
     ]

@@ -1,0 +1,13 @@
+"""Signals reps sends to the apps above it (routing caches the reps it routes to).
+
+``reps_changed`` is sent, inside the writing transaction, by the writes the per-model
+``post_save`` / ``post_delete`` signals do not cover (bulk inserts). Upper apps connect to
+it together with those model signals."""
+
+from django.dispatch import Signal
+
+reps_changed = Signal()
+
+
+def announce_reps_changed() -> None:
+    reps_changed.send(sender=None)
