@@ -24,7 +24,8 @@ DATABASE_URL server, dropped at the end), as bench_intake.py does.
 
 Options: --n LEADS per round (300), --rounds (3), --warmup (30), --history-n (100 timed
 per state in part 2), --small (10000), --big N,
---skip-history, --sql (print the statements of one lead_route).
+--skip-history, --sql (print the statements of one lead_route), --profile (cProfile
+over 200 routes).
 """
 
 import argparse
@@ -255,6 +256,21 @@ def part_one(args: argparse.Namespace, subs: Submissions) -> None:
             print("   ", q["sql"][:200])
 
 
+def profile(subs: Submissions) -> None:
+    import cProfile
+    import pstats
+
+    time_route(capture(subs, 30))
+    ids = capture(subs, 200)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    time_route(ids)
+    profiler.disable()
+    stats = pstats.Stats(profiler).sort_stats("cumulative")
+    stats.print_stats(40)
+    stats.sort_stats("tottime").print_stats(25)
+
+
 def load_history(count: int, reps: list, offset: int) -> float:
     """Store ``count`` leads of the last 90 days: 97% closed, the rest open, spread over the
     reps. COPY on PostgreSQL, bulk_create on SQLite. Returns the seconds it took."""
@@ -369,6 +385,7 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=None, help="leads added, part 2")
     parser.add_argument("--skip-history", action="store_true", help="part 1 only")
     parser.add_argument("--sql", action="store_true", help="print the SQL of one lead_route")
+    parser.add_argument("--profile", action="store_true", help="cProfile 200 routes, then stop")
     args = parser.parse_args()
 
     os.environ["DEBUG"] = "false"
@@ -395,6 +412,9 @@ def run(args: argparse.Namespace) -> None:
     print(f"{database_version()}, Python {sys.version.split()[0]}, Django {django.__version__}")
     world = set_up_world()
     subs = Submissions()
+    if args.profile:
+        profile(subs)
+        return
     part_one(args, subs)
     if not args.skip_history:
         part_two(args, subs, world["reps"])

@@ -103,13 +103,6 @@ def rep_load_open(*, rep_id: int, delta: int) -> None:
         _create_missing([rep_id])
 
 
-def rep_load_lock(*, rep_id: int) -> None:
-    """Lock the rep's row (creating it first when missing) until the transaction ends."""
-    if not RepLoad.objects.select_for_update().filter(rep_id=rep_id).exists():
-        _create_missing([rep_id])
-        RepLoad.objects.select_for_update().filter(rep_id=rep_id).exists()
-
-
 def _create_missing(rep_ids: Iterable[int], now: datetime | None = None) -> None:
     """Rows for reps that have none (made outside the services, e.g. a bulk insert),
     counted from their leads."""

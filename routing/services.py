@@ -1,22 +1,22 @@
 """Writes for routing: publishing rule sets, assigning leads, reassigning, refunding.
 
-Assignment (``lead_route``) runs the pure engine twice: once without locks, on this
-process's cached copy of the world (``routing.world``), to learn which pools and reps are
-involved, then again inside the transaction after locking, in a fixed order, the
-pool-state rows (by pool id), the candidate reps' load rows (``reps.RepLoad``, by rep id)
-and the lead, on pool states and load counts re-read under those locks. If the second
+Assignment (``lead_route``) locks the lead, runs the pure engine on this process's cached
+copy of the world (``routing.world``) to learn which pools and reps are involved, locks, in
+a fixed order, those pool-state rows (by pool id) and the candidate reps' load rows
+(``reps.RepLoad``, by rep id), and runs the engine again on the pool states and load counts
+read under those locks. If the second
 decision needs something the first did not lock, the transaction is abandoned and retried
 with the larger set; the last attempt locks every pool and rep. Concurrent assignments
 therefore never exceed a cap or skip a turn, on PostgreSQL by row locks and on SQLite by
-its single writer. Manual reassignment and status changes take the same order (load rows
-before the lead), so none of them can deadlock with a route.
+its single writer. Every writer takes the same order (one lead, then pool states, then
+load rows): manual reassignment, status changes and routes cannot deadlock each other.
 """
 
 from dataclasses import replace
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
 from leadhub.leads.models import OPEN_STATUSES, Lead
@@ -144,67 +144,52 @@ def _involved(decision: engine.Decision) -> tuple[set[int], set[int]]:
     return pools, reps
 
 
-class _MissingLoads(Exception):
-    def __init__(self, reps: set[int]) -> None:
-        self.reps = reps
-
-
 def lead_route(*, lead_id: int) -> Decision | None:
     """Route a lead if it still needs routing (safe to call twice: the second call finds it
     assigned and does nothing). Returns the stored decision, or None."""
-    lead = Lead.objects.select_related("account").filter(pk=lead_id).first()
-    if lead is None or not lead_is_routable(lead):
-        return None
     now = timezone.now()
     inputs = routing_inputs(now=now)
-    world = inputs.world
-    pools, reps = _involved(engine.decide(lead_snapshot(lead), inputs.rules, world, now))
+    pools: set[int] = set()
+    reps: set[int] = set()
     for attempt in range(1, MAX_ATTEMPTS + 1):
         if attempt == MAX_ATTEMPTS:
-            pools, reps = set(world.pools), set(world.reps)
-        if missing := pools - inputs.states_made:
-            PoolState.objects.bulk_create(
-                [PoolState(pool_id=p) for p in sorted(missing)], ignore_conflicts=True
-            )
-            inputs.states_made |= missing
+            pools, reps = set(inputs.world.pools), set(inputs.world.reps)
         try:
-            return _assign(lead_id, inputs.rules, world, pools, reps, now)
-        except _MissingLoads as missing_loads:
-            rep_loads_ensure(missing_loads.reps, now=now)
+            return _assign(lead_id, inputs, pools, reps, now)
         except _Retry as retry:
             pools |= retry.pools
             reps |= retry.reps
     raise RoutingError(f"Lead {lead_id} could not be routed.")  # pragma: no cover
 
 
-def _assign(
-    lead_id: int,
-    rules: engine.CompiledRuleSet,
-    world: engine.World,
-    pool_ids: set[int],
-    rep_ids: set[int],
-    now,
-) -> Decision | None:
-    """Lock pool states, then the reps' load rows, then the lead (all in id order), decide
-    again on the locked pool states and counts, and write. The rest of the world (schedules,
-    settings, presence) comes from the caller's copy (``routing.world``)."""
+def _assign(lead_id: int, inputs, pool_ids: set[int], rep_ids: set[int], now) -> Decision | None:
+    """Lock the lead, decide on the cached world to learn which pools and reps it involves
+    (unless a retry already knows), lock those pool states and the reps' load rows (in id
+    order), decide again on the locked states and counts, and write. The rest of the world
+    (schedules, settings, presence) comes from the process's copy (``routing.world``)."""
+    world, rules = inputs.world, inputs.rules
     with transaction.atomic():
+        lead = (
+            Lead.objects.select_for_update(of=("self",))
+            .select_related("account")
+            .annotate(decided=Exists(Decision.objects.filter(lead=OuterRef("pk"), effective=True)))
+            .filter(pk=lead_id)
+            .first()
+        )
+        if lead is None or not lead_is_routable(lead):
+            return None
+        snapshot = lead_snapshot(lead)
+        if not pool_ids and not rep_ids:
+            pool_ids, rep_ids = _involved(engine.decide(snapshot, rules, world, now))
+        if missing_states := pool_ids - inputs.states_made:
+            PoolState.objects.bulk_create(
+                [PoolState(pool_id=p) for p in sorted(missing_states)], ignore_conflicts=True
+            )
+            inputs.states_made |= missing_states
         locked_states = list(
             PoolState.objects.select_for_update().filter(pool_id__in=pool_ids).order_by("pool_id")
         )
-        loads = {
-            load.rep_id: load
-            for load in RepLoad.objects.select_for_update()
-            .filter(rep_id__in=rep_ids)
-            .order_by("rep_id")
-        }
-        if missing := rep_ids - set(loads):
-            raise _MissingLoads(missing)
-        lead = (
-            Lead.objects.select_for_update(of=("self",)).select_related("account").get(pk=lead_id)
-        )
-        if not lead_is_routable(lead):
-            return None
+        loads = _lock_loads(rep_ids, now)
         fresh = {}
         for rep_id, load in loads.items():
             rep = world.reps.get(rep_id)
@@ -218,17 +203,32 @@ def _assign(
             reps={**world.reps, **fresh},
             states={**world.states, **engine_states(locked_states)},
         )
-        decision = engine.decide(lead_snapshot(lead), rules, world, now)
+        decision = engine.decide(snapshot, rules, world, now)
         needed_pools, needed_reps = _involved(decision)
         if not needed_pools <= pool_ids or not needed_reps <= rep_ids:
-            raise _Retry(needed_pools, needed_reps)
+            raise _Retry(needed_pools | pool_ids, needed_reps | rep_ids)
         chosen = world.reps.get(decision.rep_id) if decision.rep_id is not None else None
-        stored = _store(lead, decision, rep_timezone=chosen.timezone if chosen else None)
+        stored = _store(
+            lead,
+            decision,
+            rep_timezone=chosen.timezone if chosen else None,
+            supersedes=lead.decided,
+        )
         if decision.state_update is not None:
             state = next(s for s in locked_states if s.pool_id == decision.state_update.pool_id)
             _write_state(state, world.state_of(state.pool_id), decision.state_update)
-        announce_routed(lead.pk, stored.pk)
+        announce_routed(lead, stored)
         return stored
+
+
+def _lock_loads(rep_ids: set[int], now) -> dict:
+    """Lock the reps' load rows in rep id order, making any that are missing first."""
+    query = RepLoad.objects.select_for_update().filter(rep_id__in=rep_ids).order_by("rep_id")
+    loads = {load.rep_id: load for load in query}
+    if missing := rep_ids - set(loads):
+        rep_loads_ensure(missing, now=now)
+        loads = {load.rep_id: load for load in query.all()}
+    return loads
 
 
 def _store(
@@ -239,8 +239,10 @@ def _store(
     actor=None,
     reason: str = "",
     rep_timezone: str | None = None,
+    supersedes: bool = True,
 ) -> Decision:
-    Decision.objects.filter(lead=lead, effective=True).update(effective=False)
+    if supersedes:  # the lead has an effective decision (known from its locked read)
+        Decision.objects.filter(lead=lead, effective=True).update(effective=False)
     stored = Decision.objects.create(
         lead=lead,
         kind=kind,
@@ -290,18 +292,11 @@ def lead_reassign(*, lead_id: int, rep_id: int, actor, reason: str) -> Decision:
     rep = Rep.objects.select_related("user").filter(pk=rep_id).first()
     if rep is None or not rep.active:
         raise RoutingError("Choose an active rep.")
-    for _attempt in range(MAX_ATTEMPTS):
-        owner_id = Lead.objects.filter(pk=lead_id).values_list("owner_id", flat=True).get()
-        # Routing's lock order: the reps' load rows (by id), then the lead.
-        involved = sorted({rep_id} | ({owner_id} if owner_id else set()))
-        rep_loads_ensure(involved)
-        with transaction.atomic():
-            list(RepLoad.objects.select_for_update().filter(rep_id__in=involved).order_by("pk"))
-            lead = Lead.objects.select_for_update(of=("self",)).get(pk=lead_id)
-            if lead.owner_id != owner_id:
-                continue  # handed on between the two reads: lock the new owner too
-            return _reassign(lead, rep, actor=actor, reason=reason, now=now)
-    raise RoutingError("The lead kept changing hands; try again.")  # pragma: no cover
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update(of=("self",)).get(pk=lead_id)
+        # Routing's lock order: the lead, then the reps' load rows (by id).
+        _lock_loads({rep_id} | ({lead.owner_id} if lead.owner_id else set()), now)
+        return _reassign(lead, rep, actor=actor, reason=reason, now=now)
 
 
 def _reassign(lead: Lead, rep: Rep, *, actor, reason: str, now) -> Decision:
@@ -351,7 +346,7 @@ def _reassign(lead: Lead, rep: Rep, *, actor, reason: str, now) -> Decision:
         )
     except LeadTransitionError as exc:
         raise RoutingError(str(exc)) from None
-    announce_routed(lead.pk, stored.pk)
+    announce_routed(lead, stored)
     return stored
 
 

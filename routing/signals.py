@@ -1,13 +1,16 @@
 """Signals routing sends, so the SLA and notification layer (above it) can react."""
 
-from django.db import transaction
 from django.dispatch import Signal
 
-# Sent after the transaction that stored a decision commits: ``lead_id``, ``decision_id``.
+# Sent inside the transaction that stored a decision, after the lead got its owner:
+# ``lead_id``, ``decision_id``, and the ``lead`` and ``decision`` rows themselves.
+# Receivers write their rows in that transaction (an in-app notification, outbox rows, SLA
+# clocks: all or nothing with the assignment) and put anything that leaves the database
+# (mail, webhooks) behind ``transaction.on_commit``.
 lead_routed = Signal()
 
 
-def announce_routed(lead_id: int, decision_id: int) -> None:
-    transaction.on_commit(
-        lambda: lead_routed.send(sender=None, lead_id=lead_id, decision_id=decision_id)
+def announce_routed(lead, decision) -> None:
+    lead_routed.send(
+        sender=None, lead_id=lead.pk, decision_id=decision.pk, lead=lead, decision=decision
     )

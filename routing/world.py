@@ -4,8 +4,8 @@ Loading the world (every active pool with its members, territories, reps with sc
 time off, holidays and skills, managers, the compiled rule set in force) takes about ten
 queries and grows with the number of reps. It changes rarely, and leads arrive often, so
 each process keeps what it loaded together with the ``RoutingStamp`` token it read; a route
-reads that one row and reloads only when the token moved or the copy is older than
-``MAX_AGE``.
+re-reads that one row at most every ``RECHECK_SECONDS`` and reloads only when the token
+moved or the copy is older than ``MAX_AGE``.
 
 Every write to what the world holds changes the token in the writing transaction:
 ``post_save`` / ``post_delete`` / ``m2m_changed`` of the models below, ``reps_changed`` for
@@ -19,6 +19,7 @@ reps' load counters (``routing.services._assign``).
 """
 
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -29,6 +30,10 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from routing import engine
 
 MAX_AGE = timedelta(seconds=60)
+# How often a process re-reads the token while its copy is young: a change made in another
+# process reaches routes here within this long; one made in this thread at once (the
+# writer's own signal drops the copy).
+RECHECK_SECONDS = 1.0
 
 
 @dataclass
@@ -38,6 +43,7 @@ class _Entry:
     rules: engine.CompiledRuleSet
     world: engine.World
     states_made: set[int] = field(default_factory=set)
+    checked: float = 0.0  # time.perf_counter() of the last token read
 
 
 _local = threading.local()
@@ -49,6 +55,7 @@ def routing_changed(action: str = "post", **kwargs) -> None:
 
     if not action.startswith("post"):  # m2m_changed sends pre_ and post_ of each change
         return
+    forget()
     token = uuid.uuid4().hex
     if not RoutingStamp.objects.filter(pk=1).update(token=token):
         RoutingStamp.objects.update_or_create(pk=1, defaults={"token": token})
@@ -72,18 +79,20 @@ def routing_inputs(*, now: datetime) -> _Entry:
     from routing.selectors import compiled_ruleset, routing_world, ruleset_in_force
     from routing.services import EMPTY_RULES
 
-    key = (connection.settings_dict["NAME"], _token())
     entry: _Entry | None = getattr(_local, "entry", None)
-    if (
-        entry is not None
-        and entry.key == key
-        and entry.loaded_at <= now < entry.loaded_at + MAX_AGE
-    ):
+    name = connection.settings_dict["NAME"]
+    fresh = entry is not None and entry.loaded_at <= now < entry.loaded_at + MAX_AGE
+    if fresh and entry.key[0] == name and time.perf_counter() - entry.checked < RECHECK_SECONDS:
+        return entry
+    key = (name, _token())
+    if fresh and entry.key == key:
+        entry.checked = time.perf_counter()
         return entry
     ruleset = ruleset_in_force()
     rules = compiled_ruleset(ruleset) if ruleset else EMPTY_RULES
     entry = _Entry(key=key, loaded_at=now, rules=rules, world=routing_world(now=now))
     entry.states_made = set(entry.world.states)
+    entry.checked = time.perf_counter()
     _local.entry = entry
     return entry
 

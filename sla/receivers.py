@@ -3,7 +3,7 @@
 from sla.services import notification_for_decision
 
 
-def notify_routed(sender, lead_id: int, decision_id: int, **kwargs) -> None:
-    # Runs after the assignment committed (routing sends the signal on commit); the
-    # in-app record is one insert, so it is written here rather than queued.
-    notification_for_decision(decision_id=decision_id)
+def notify_routed(sender, lead, decision, **kwargs) -> None:
+    # Runs inside the assignment's transaction (routing sends the signal there): the in-app
+    # record is one insert, committed with the assignment or not at all.
+    notification_for_decision(decision=decision, lead=lead)

@@ -7,15 +7,20 @@ from routing.models import Decision
 from sla.models import Notification
 
 
-def notification_for_decision(*, decision_id: int) -> Notification | None:
+def notification_for_decision(
+    *, decision_id: int | None = None, decision: Decision | None = None, lead=None
+) -> Notification | None:
     """Tell the rep a lead is theirs: one in-app notification per decision, however often
-    this runs (a decision has at most one, enforced by the database)."""
-    decision = (
-        Decision.objects.select_related("lead").filter(pk=decision_id, outcome="assigned").first()
-    )
-    if decision is None or decision.rep_id is None:
+    this runs (a decision has at most one, enforced by the database). Routing passes the
+    rows it holds, inside the assignment's transaction (no query to load them, no
+    savepoint: the decision is brand new); by id, they are read."""
+    if decision is None:
+        decision = Decision.objects.select_related("lead").filter(pk=decision_id).first()
+        if decision is None:
+            return None
+    if decision.outcome != "assigned" or decision.rep_id is None:
         return None
-    lead = decision.lead
+    lead = lead if lead is not None else decision.lead
     who = f"{lead.first_name} {lead.last_name}".strip() or lead.email or lead.phone
     kind = (
         Notification.Kind.REASSIGNED
@@ -23,11 +28,12 @@ def notification_for_decision(*, decision_id: int) -> Notification | None:
         else Notification.Kind.ASSIGNED
     )
     title = f"New lead: {who}" + (f" ({lead.company})" if lead.company else "")
+    fields = {"rep_id": decision.rep_id, "lead": lead, "kind": kind, "title": title[:200]}
+    if decision_id is None:
+        return Notification.objects.create(decision=decision, **fields)
     try:
         with transaction.atomic():
-            return Notification.objects.create(
-                rep_id=decision.rep_id, lead=lead, decision=decision, kind=kind, title=title[:200]
-            )
+            return Notification.objects.create(decision=decision, **fields)
     except IntegrityError:
         return Notification.objects.get(decision=decision)
 

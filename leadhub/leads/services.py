@@ -27,7 +27,7 @@ from leadhub.leads.models import (
 from leadhub.leads.normalize import domain_of, normalize_company_name
 from leadhub.leads.pipeline import PipelineContext, pipeline_context, prepare
 from leadhub.leads.signals import announce_captured, announce_status_change
-from reps.load import rep_load_gain, rep_load_lock, rep_load_loss, rep_load_open
+from reps.load import rep_load_gain, rep_load_loss, rep_load_open
 from reps.models import Rep
 
 Outcome = Literal["created", "duplicate", "replayed", "completed"]
@@ -353,18 +353,11 @@ def lead_transition_refusal(current: str, target: str) -> str | None:
 
 def lead_transition(*, lead_id: int, status: str, actor=None, reason: str = "") -> Lead:
     """Move a lead to ``status`` if the lifecycle allows it; LeadTransitionError if not.
-
-    An owned lead's rep load row is locked before the lead, the order routing takes, so a
-    status change never deadlocks with a route or a reassignment of the same lead."""
-    for _attempt in range(3):
-        owner_id = Lead.objects.filter(pk=lead_id).values_list("owner_id", flat=True).get()
-        with transaction.atomic():
-            if owner_id is not None:
-                rep_load_lock(rep_id=owner_id)
-            lead = Lead.objects.select_for_update().get(pk=lead_id)
-            if lead.owner_id == owner_id:
-                return _transition(lead, status, actor=actor, reason=reason)
-    raise LeadTransitionError("The lead kept changing hands; try again.")  # pragma: no cover
+    The owner's load counters move in the same transaction (lead row first, then the
+    rep's load row: routing's lock order)."""
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().get(pk=lead_id)
+        return _transition(lead, status, actor=actor, reason=reason)
 
 
 def _transition(lead: Lead, status: str, *, actor, reason: str) -> Lead:
