@@ -32,6 +32,7 @@ from datetime import date, datetime, timedelta
 
 MAX_EVENT_DAYS = 366
 DEFAULT_NAME = "Holiday"
+BEGIN_CALENDAR = ("BEGIN", "VCALENDAR")
 _WEEKDAYS = {"MO": 0, "TU": 1, "WE": 2, "TH": 3, "FR": 4, "SA": 5, "SU": 6}
 _DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
 _DATE_TIME = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z?")
@@ -94,13 +95,14 @@ def read_holidays(text: str, *, horizon: date) -> IcalResult:
     for number, line in _unfolded(text.removeprefix("\ufeff")):
         last_line = number
         try:
-            prop = _parse_line(number, line)
+            prop: _Property | None = _parse_line(number, line)
         except _Bad as exc:
-            result.errors.append(IcalError(number, exc.reason))
-            if not stack:
-                return result
-            continue
-        if not stack and (prop.name, prop.value.upper()) != ("BEGIN", "VCALENDAR"):
+            if stack:
+                result.errors.append(IcalError(number, exc.reason))
+                event = None  # one error per event: not "without DTSTART" as well
+                continue
+            prop = None
+        if not stack and (prop is None or (prop.name, prop.value.upper()) != BEGIN_CALENDAR):
             reason = (
                 "content after END:VCALENDAR"
                 if seen_calendar
