@@ -195,9 +195,9 @@ def _spans_from(moment: datetime, cal: BusinessCalendarSpec) -> Iterator[Span]:
     CalendarClosedError when there is none for MAX_CLOSED_DAYS days in a row."""
     if not cal.intervals:
         raise CalendarClosedError("The calendar has no business hours.")
-    # The day before too: an interval is bounded by its local day, and the local date of
-    # ``moment`` is the last one that can hold a span still open at ``moment``.
-    day = moment.astimezone(cal.zone).date() - DAY
+    # A span never leaves its local day, and local times map to instants in order, so the
+    # spans of earlier dates have all ended by the first instant of the local date.
+    day = moment.astimezone(cal.zone).date()
     closed_days = 0
     while True:
         spans = _day_spans(cal, day)
@@ -253,7 +253,7 @@ def business_time_between(a: datetime, b: datetime, cal: BusinessCalendarSpec) -
     if cal.always_open:
         return b - a
     total = timedelta(0)
-    day, last = a.astimezone(cal.zone).date() - DAY, b.astimezone(cal.zone).date()
+    day, last = a.astimezone(cal.zone).date(), b.astimezone(cal.zone).date()
     while day <= last:
         for start, end in _day_spans(cal, day):
             start, end = max(start, a), min(end, b)
@@ -270,9 +270,7 @@ def is_business_time(at: datetime, cal: BusinessCalendarSpec) -> bool:
     if cal.always_open:
         return True
     today = moment.astimezone(cal.zone).date()
-    return any(
-        start <= moment < end for day in (today - DAY, today) for start, end in _day_spans(cal, day)
-    )
+    return any(start <= moment < end for start, end in _day_spans(cal, today))
 
 
 def next_business_start(at: datetime, cal: BusinessCalendarSpec) -> datetime:
