@@ -1,6 +1,7 @@
 from django.contrib import admin
+from django.forms.models import BaseInlineFormSet
 
-from sla.models import Notification
+from sla.models import BusinessCalendar, BusinessHours, Notification, check_business_hours
 
 
 @admin.register(Notification)
@@ -14,3 +15,31 @@ class NotificationAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+class BusinessHoursFormSet(BaseInlineFormSet):
+    """Refuse overlapping hours across the rows being saved together, which no single
+    row's ``clean()`` can see."""
+
+    def clean(self) -> None:
+        super().clean()
+        rows = [
+            (form.cleaned_data["weekday"], form.cleaned_data["start"], form.cleaned_data["end"])
+            for form in self.forms
+            if form.is_valid() and form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        check_business_hours(rows)
+
+
+class BusinessHoursInline(admin.TabularInline):
+    model = BusinessHours
+    formset = BusinessHoursFormSet
+    extra = 0
+
+
+@admin.register(BusinessCalendar)
+class BusinessCalendarAdmin(admin.ModelAdmin):
+    list_display = ["name", "timezone", "holiday_calendar"]
+    list_select_related = ["holiday_calendar"]
+    search_fields = ["name"]
+    inlines = [BusinessHoursInline]
