@@ -1,9 +1,31 @@
-"""How the notification layer reacts to routing. Connected in SlaConfig.ready()."""
+"""How the notification layer reacts to the layers below (routing, leads). Connected in
+SlaConfig.ready(); every signal here is sent after the change committed."""
 
-from sla.services import notification_for_decision
+from django_q.tasks import async_task
+
+from sla.models import Event
+from sla.selectors import subscriptions_for
+from sla.services import notification_for_decision, notification_for_status_change
+
+# Leads per announcing task, as routing batches its own (a CSV chunk can be 500 leads).
+ANNOUNCE_BATCH = 50
 
 
 def notify_routed(sender, lead_id: int, decision_id: int, **kwargs) -> None:
-    # Runs after the assignment committed (routing sends the signal on commit); the
-    # in-app record is one insert, so it is written here rather than queued.
+    # A handful of inserts, written here rather than queued; the sending is queued.
     notification_for_decision(decision_id=decision_id)
+
+
+def notify_captured(sender, lead_ids: list[int], **kwargs) -> None:
+    # Usually nobody subscribes to lead.created: one small read spares a task per capture.
+    # (A new lead has no owner yet, so only subscriptions for every team can hear it.)
+    if not subscriptions_for(event=Event.LEAD_CREATED, team_id=None):
+        return
+    for start in range(0, len(lead_ids), ANNOUNCE_BATCH):
+        async_task(
+            "sla.tasks.announce_created", lead_ids[start : start + ANNOUNCE_BATCH], group="outbox"
+        )
+
+
+def notify_status_changed(sender, lead_id: int, old: str, new: str, **kwargs) -> None:
+    notification_for_status_change(lead_id=lead_id, old=old, new=new)
