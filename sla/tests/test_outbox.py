@@ -104,10 +104,13 @@ def test_nothing_is_written_or_sent_when_the_callers_transaction_rolls_back(
 ):
     WebhookSubscriptionFactory(url=endpoint.url("/ok"))
     rep = RepFactory()
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
-        with transaction.atomic():
-            notify(event="lead.assigned", rep=rep, payload={}, title="x")
-            raise RuntimeError("the assignment failed")
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        notify(event="lead.assigned", rep=rep, payload={}, title="x")
+        raise RuntimeError("the assignment failed")
     assert not Notification.objects.exists()
     assert endpoint.requests == []
     assert mail.outbox == []
