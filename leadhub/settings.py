@@ -258,6 +258,12 @@ LEADHUB_ROUTING_SWEEP_AFTER_SECONDS = env_int("LEADHUB_ROUTING_SWEEP_AFTER_SECON
 # How long an Idempotency-Key is remembered.
 LEADHUB_IDEMPOTENCY_TTL_HOURS = env_int("LEADHUB_IDEMPOTENCY_TTL_HOURS", 48)
 
+# --- Notification outbox (sla) ----------------------------------------------------------
+# Attempts at an email, Slack or webhook delivery before it is dead (re-send from the admin).
+LEADHUB_OUTBOX_MAX_ATTEMPTS = env_int("LEADHUB_OUTBOX_MAX_ATTEMPTS", 8)
+# Seconds a Slack or webhook endpoint gets to answer before the attempt counts as failed.
+LEADHUB_OUTBOX_TIMEOUT_SECONDS = env_int("LEADHUB_OUTBOX_TIMEOUT_SECONDS", 5)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -14,6 +14,7 @@ from routing.api import (
     RuleViewSet,
     TerritoryViewSet,
 )
+from sla.api import NotificationViewSet
 
 router = DefaultRouter()
 router.register("leads", LeadViewSet, basename="lead")
@@ -23,6 +24,7 @@ router.register("territories", TerritoryViewSet, basename="territory")
 router.register("pools", PoolViewSet, basename="pool")
 router.register("rules", RuleViewSet, basename="rule")
 router.register("rulesets", RuleSetViewSet, basename="ruleset")
+router.register("notifications", NotificationViewSet, basename="notification")
 
 urlpatterns = [
     path("admin/", admin.site.urls),

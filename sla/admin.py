@@ -1,20 +1,102 @@
-from django.contrib import admin
-from django.forms.models import BaseInlineFormSet
+"""The outbox in the admin: every notification with its delivery state, a re-send action,
+and the webhook subscriptions and Slack webhooks RevOps configure."""
 
-from sla.models import BusinessCalendar, BusinessHours, Notification, check_business_hours
+from django import forms
+from django.contrib import admin, messages
+from django.db import models
+from django.db.models import QuerySet
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest
+
+from sla.models import (
+    BusinessCalendar,
+    BusinessHours,
+    Event,
+    Notification,
+    SlackWebhook,
+    WebhookSubscription,
+    check_business_hours,
+)
+from sla.services import outbox_resend, webhook_subscription_regenerate_secret
 
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    list_display = ["title", "rep", "kind", "created_at", "read_at"]
-    list_filter = ["kind", ("read_at", admin.EmptyFieldListFilter), "rep__team"]
-    search_fields = ["title", "rep__user__username"]
+    list_display = [
+        "title",
+        "channel",
+        "event",
+        "rep",
+        "address",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+    ]
+    list_filter = ["channel", "status", "event", ("read_at", admin.EmptyFieldListFilter)]
+    search_fields = ["title", "address", "rep__user__username", "last_error"]
     list_select_related = ["rep__user"]
-    raw_id_fields = ["rep", "lead", "decision"]
+    raw_id_fields = ["rep", "lead", "decision", "subscription"]
     date_hierarchy = "created_at"
+    actions = ["resend"]
+
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        # The outbox is a record: delivery state changes only through the services.
+        return [field.name for field in self.model._meta.fields]
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    @admin.action(description="Re-send the selected notifications", permissions=["change"])
+    def resend(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        queued = sum(outbox_resend(notification_id=pk) for pk in ids)
+        self.message_user(request, f"{queued} of {len(ids)} queued to be sent again.")
+        if queued < len(ids):
+            self.message_user(
+                request,
+                "In-app notifications and rows being sent right now are not re-sent.",
+                messages.WARNING,
+            )
+
+
+class WebhookSubscriptionForm(forms.ModelForm):
+    url = forms.URLField(max_length=500, assume_scheme="https")
+    events = forms.MultipleChoiceField(choices=Event.choices, widget=forms.CheckboxSelectMultiple)
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ["name", "url", "events", "team", "active"]
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    form = WebhookSubscriptionForm
+    list_display = ["name", "url", "team", "active", "created_at"]
+    list_filter = ["active", "team"]
+    search_fields = ["name", "url"]
+    readonly_fields = ["secret", "created_at"]
+    actions = ["regenerate_secret"]
+
+    @admin.action(description="Regenerate the signing secret", permissions=["change"])
+    def regenerate_secret(
+        self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]
+    ) -> None:
+        for subscription in queryset:
+            webhook_subscription_regenerate_secret(subscription=subscription)
+        self.message_user(
+            request,
+            f"New secret for {queryset.count()} subscription(s): update the receivers, "
+            "older signatures no longer verify.",
+        )
+
+
+@admin.register(SlackWebhook)
+class SlackWebhookAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "rep", "team", "active"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    list_filter = ["active", "team"]
+    raw_id_fields = ["rep"]
 
 
 class BusinessHoursFormSet(BaseInlineFormSet):

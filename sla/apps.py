@@ -6,7 +6,12 @@ class SlaConfig(AppConfig):
     verbose_name = "SLA and notifications"
 
     def ready(self) -> None:
+        from leadhub.leads.signals import lead_status_changed, leads_captured
         from routing.signals import lead_routed
         from sla import receivers
 
         lead_routed.connect(receivers.notify_routed, dispatch_uid="sla.notify_routed")
+        leads_captured.connect(receivers.notify_captured, dispatch_uid="sla.notify_captured")
+        lead_status_changed.connect(
+            receivers.notify_status_changed, dispatch_uid="sla.notify_status_changed"
+        )

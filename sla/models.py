@@ -1,39 +1,177 @@
-"""Notifications. For now the in-app channel: a record per rep, read or unread. The SLA
-issue grows this into the outbox (email, Slack, webhooks) with delivery attempts.
+"""Notifications: one outbox table for every channel (in-app, email, Slack, outbound
+webhooks), plus who subscribes to what. Business calendars: the hours and holidays an SLA
+clock counts in (the arithmetic lives in ``sla.calendars``, pure; ``sla.selectors.
+calendar_spec`` turns these rows into its input).
 
-Business calendars: the hours and holidays an SLA clock counts in. The arithmetic lives in
-``sla.calendars`` (pure); ``sla.selectors.calendar_spec`` turns these rows into its input.
+An in-app row is the rep's record, delivered the moment it is written; every other row is a
+delivery to make: ``sla.services.outbox_deliver`` claims it, sends it, and either marks it
+sent or schedules the next attempt, until it is ``dead`` after LEADHUB_OUTBOX_MAX_ATTEMPTS.
 """
 
+import secrets
 from collections.abc import Iterable
 from datetime import time
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 from django.utils.timezone import now
 
 from reps.models import WorkingHours, validate_timezone
 from sla.calendars import BusinessInterval, check_intervals
 
 
-class Notification(models.Model):
-    class Kind(models.TextChoices):
-        ASSIGNED = "assigned", "Lead assigned"
-        REASSIGNED = "reassigned", "Lead reassigned to you"
+class Event(models.TextChoices):
+    """What happened. The strings are the public names webhook subscribers filter on."""
 
-    rep = models.ForeignKey("reps.Rep", on_delete=models.CASCADE, related_name="notifications")
-    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="notifications")
-    decision = models.OneToOneField(
-        "routing.Decision", null=True, on_delete=models.SET_NULL, related_name="notification"
+    LEAD_CREATED = "lead.created", "Lead created"
+    LEAD_ASSIGNED = "lead.assigned", "Lead assigned"
+    LEAD_ACCEPTED = "lead.accepted", "Lead accepted"
+    LEAD_DECLINED = "lead.declined", "Lead declined"
+    LEAD_REASSIGNED = "lead.reassigned", "Lead reassigned"
+    LEAD_ESCALATED = "lead.escalated", "Lead escalated"
+    SLA_BREACHED = "sla.breached", "SLA breached"
+    LEAD_STATUS_CHANGED = "lead.status_changed", "Lead status changed"
+
+
+def validate_events(value: object) -> None:
+    if not isinstance(value, list) or not value or not all(isinstance(e, str) for e in value):
+        raise ValidationError('A non-empty list of event names, e.g. ["lead.assigned"].')
+    unknown = sorted(set(value) - set(Event.values))
+    if unknown:
+        raise ValidationError(
+            f"Unknown events: {', '.join(unknown)}. Known: {', '.join(Event.values)}."
+        )
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class WebhookSubscription(models.Model):
+    """An outside system that wants a signed POST for some events. With a team, only the
+    events about that team's leads (the lead's owner, or the rep or team notified)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    url = models.URLField(max_length=500)
+    events = models.JSONField(validators=[validate_events], help_text="Event names it receives.")
+    # Signs every delivery (X-LeadHub-Signature); never exported with the playbook.
+    secret = models.CharField(max_length=100, default=new_secret, editable=False)
+    active = models.BooleanField(default=True)
+    team = models.ForeignKey(
+        "reps.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    title = models.CharField(max_length=200)
     created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SlackWebhook(models.Model):
+    """A Slack incoming webhook that hears about one rep's leads, or one team's."""
+
+    name = models.CharField(max_length=100, blank=True)
+    url = models.URLField(max_length=500)
+    rep = models.ForeignKey(
+        "reps.Rep", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    team = models.ForeignKey(
+        "reps.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rep__isnull=False, team__isnull=True)
+                | Q(rep__isnull=True, team__isnull=False),
+                name="sla_slackwebhook_rep_xor_team",
+                violation_error_message="A Slack webhook belongs to a rep or to a team.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.url
+
+
+class Notification(models.Model):
+    """One row of the outbox: a message for one recipient on one channel."""
+
+    class Channel(models.TextChoices):
+        IN_APP = "in_app", "In-app"
+        EMAIL = "email", "Email"
+        SLACK = "slack", "Slack"
+        WEBHOOK = "webhook", "Webhook"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed, will retry"
+        DEAD = "dead", "Dead"
+
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.IN_APP)
+    event = models.CharField(max_length=32, choices=Event.choices)
+    rep = models.ForeignKey(
+        "reps.Rep", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    # The email address or URL the row goes to; blank for in-app rows.
+    address = models.CharField(max_length=500, blank=True)
+    subscription = models.ForeignKey(
+        WebhookSubscription,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+    )
+    lead = models.ForeignKey(
+        "leads.Lead",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    decision = models.ForeignKey(
+        "routing.Decision",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="notifications",
+    )
+    title = models.CharField(max_length=200)
+    payload = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Pending or failed: when the next attempt is due. Sending: when the claim's lease ends
+    # (a worker that died mid-send leaves the row due again then).
+    next_attempt_at = models.DateTimeField(default=now)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=now)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["rep", "read_at", "created_at"])]
+        indexes = [
+            models.Index(fields=["rep", "read_at", "created_at"]),
+            models.Index(fields=["status", "next_attempt_at"]),
+        ]
+        constraints = [
+            # However often a decision is announced, each recipient hears of it once.
+            models.UniqueConstraint(
+                fields=["decision", "channel", "address"],
+                condition=Q(decision__isnull=False, subscription__isnull=True),
+                name="sla_notification_once_per_decision",
+            ),
+            models.UniqueConstraint(
+                fields=["decision", "subscription"],
+                condition=Q(decision__isnull=False, subscription__isnull=False),
+                name="sla_webhook_once_per_decision",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title

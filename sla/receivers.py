@@ -1,9 +1,33 @@
-"""How the notification layer reacts to routing. Connected in SlaConfig.ready()."""
+"""How the notification layer reacts to the layers below (routing, leads). Connected in
+SlaConfig.ready(). ``lead_routed`` comes inside the assignment's transaction (the outbox rows
+commit with it); the leads app's signals come after their change committed."""
 
-from sla.services import notification_for_decision
+from django_q.tasks import async_task
+
+from sla.models import Event
+from sla.selectors import subscriptions_for
+from sla.services import notification_for_decision, notification_for_status_change
+
+# Leads per announcing task, as routing batches its own (a CSV chunk can be 500 leads).
+ANNOUNCE_BATCH = 50
 
 
 def notify_routed(sender, lead, decision, **kwargs) -> None:
-    # Runs inside the assignment's transaction (routing sends the signal there): the in-app
-    # record is one insert, committed with the assignment or not at all.
+    # Inside the assignment's transaction: a handful of inserts, committed with it or not
+    # at all; the sending is queued after the commit.
     notification_for_decision(decision=decision, lead=lead)
+
+
+def notify_captured(sender, lead_ids: list[int], **kwargs) -> None:
+    # Usually nobody subscribes to lead.created: one small read spares a task per capture.
+    # (A new lead has no owner yet, so only subscriptions for every team can hear it.)
+    if not subscriptions_for(event=Event.LEAD_CREATED, team_id=None):
+        return
+    for start in range(0, len(lead_ids), ANNOUNCE_BATCH):
+        async_task(
+            "sla.tasks.announce_created", lead_ids[start : start + ANNOUNCE_BATCH], group="outbox"
+        )
+
+
+def notify_status_changed(sender, lead_id: int, old: str, new: str, **kwargs) -> None:
+    notification_for_status_change(lead_id=lead_id, old=old, new=new)

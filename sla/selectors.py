@@ -1,8 +1,73 @@
-"""Reads for SLA: business calendars as the plain data ``sla.calendars`` computes with."""
+"""Reads for SLA: who hears an event, which outbox rows are due, a rep's own in-app list,
+and business calendars as the plain data ``sla.calendars`` computes with."""
+
+from datetime import datetime
+
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from reps.models import Holiday
+from reps.selectors import rep_of
 from sla.calendars import BusinessCalendarSpec, BusinessInterval
-from sla.models import BusinessCalendar
+from sla.models import BusinessCalendar, Notification, SlackWebhook, WebhookSubscription
+
+# Rows a worker may claim: never tried or failed and due, or sending with an expired lease.
+DUE_STATUSES = (
+    Notification.Status.PENDING,
+    Notification.Status.FAILED,
+    Notification.Status.SENDING,
+)
+REMOTE_CHANNELS = (
+    Notification.Channel.EMAIL,
+    Notification.Channel.SLACK,
+    Notification.Channel.WEBHOOK,
+)
+
+
+def subscriptions_for(*, event: str, team_id: int | None) -> list[WebhookSubscription]:
+    """Active subscriptions to ``event``: those for every team, and those of ``team_id``.
+    The event list is filtered here, not in SQL: SQLite has no JSON containment lookup, and
+    the table holds a handful of rows."""
+    scope = Q(team__isnull=True) | Q(team_id=team_id) if team_id else Q(team__isnull=True)
+    subscriptions = WebhookSubscription.objects.filter(scope, active=True).order_by("pk")
+    return [s for s in subscriptions if event in s.events]
+
+
+def slack_webhooks_for(*, rep_id: int | None, team_id: int | None) -> list[SlackWebhook]:
+    """Active Slack webhooks of the rep and of the team, the rep's first."""
+    if rep_id is None and team_id is None:
+        return []
+    owners = Q()
+    if rep_id:
+        owners |= Q(rep_id=rep_id)
+    if team_id:
+        owners |= Q(team_id=team_id)
+    hooks = SlackWebhook.objects.filter(owners, active=True)
+    return sorted(hooks, key=lambda hook: (hook.rep_id is None, hook.pk))
+
+
+def due_notification_ids(*, now: datetime, limit: int) -> list[int]:
+    """Ids of deliveries due at ``now``, the longest waiting first (index: status,
+    next_attempt_at)."""
+    return list(
+        Notification.objects.filter(status__in=DUE_STATUSES, next_attempt_at__lte=now)
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def notifications_of(user, *, unread_only: bool = False) -> QuerySet[Notification]:
+    """The user's own in-app notifications, unread first, newest first; none for a user
+    who is not an active rep."""
+    rep = rep_of(user)
+    if rep is None:
+        return Notification.objects.none()
+    notes = Notification.objects.filter(rep=rep, channel=Notification.Channel.IN_APP)
+    if unread_only:
+        notes = notes.filter(read_at__isnull=True)
+    unread_first = Case(
+        When(read_at__isnull=True, then=Value(0)), default=Value(1), output_field=IntegerField()
+    )
+    return notes.order_by(unread_first, "-created_at", "-id")
 
 
 def calendar_spec(calendar: BusinessCalendar | None) -> BusinessCalendarSpec:

@@ -1,41 +1,309 @@
-"""Writes for notifications."""
+"""Writes for notifications: an event fans out into outbox rows (``notify``), and each row
+is delivered by a task (``outbox_deliver``) that claims it, sends it, and schedules a retry
+with exponential backoff until it is sent or dead.
 
+To announce a new event (the SLA clock's ``lead.accepted``, ``lead.declined``,
+``lead.escalated``, ``sla.breached``), call ``notify`` inside the transaction that makes
+the change, with the rep to tell (or the team) and a payload built by ``lead_data``: the
+rows commit or roll back with the change, and delivery starts only after the commit.
+"""
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
+from django_q.tasks import async_task
 
+from leadhub.leads.models import Lead
+from reps.models import Rep
 from routing.models import Decision
-from sla.models import Notification
+from sla import delivery
+from sla.models import Event, Notification, WebhookSubscription, new_secret
+from sla.selectors import (
+    DUE_STATUSES,
+    REMOTE_CHANNELS,
+    due_notification_ids,
+    slack_webhooks_for,
+    subscriptions_for,
+)
+
+logger = logging.getLogger(__name__)
+
+# Retry n waits RETRY_BASE * 2**(n-1), at most RETRY_CAP: 30 s, 1 min, 2 min, ... 1 h.
+RETRY_BASE = timedelta(seconds=30)
+RETRY_CAP = timedelta(hours=1)
+# How long a claim holds a row. Far longer than one send (the HTTP timeout, an SMTP
+# exchange) and than a task may run (Q_CLUSTER "timeout"), so only a dead worker's row
+# is claimed again.
+LEASE = timedelta(minutes=5)
+# Rows the sweep hands to the queue per run; the rest wait for the next minute.
+SWEEP_BATCH = 200
+ERROR_CHARS = 1000
+
+Channel = Notification.Channel
+Status = Notification.Status
+
+
+def lead_data(lead: Lead) -> dict[str, Any]:
+    """The lead as events carry it (webhook ``data.lead``; email and Slack texts)."""
+    return {
+        "id": lead.pk,
+        "first_name": lead.first_name,
+        "last_name": lead.last_name,
+        "email": lead.email,
+        "phone": lead.phone,
+        "company": lead.company,
+        "country": lead.country,
+        "source": lead.source,
+        "status": lead.status,
+        "score": lead.score,
+        "score_band": lead.score_band,
+        "owner_id": lead.owner_id,
+        "captured_at": lead.captured_at.isoformat(),
+    }
+
+
+def rep_data(rep: Rep) -> dict[str, Any]:
+    return {
+        "id": rep.pk,
+        "name": rep.user.get_full_name() or rep.user.get_username(),
+        "email": rep.user.email,
+        "team_id": rep.team_id,
+    }
+
+
+def lead_name(lead: Lead) -> str:
+    return f"{lead.first_name} {lead.last_name}".strip() or lead.email or lead.phone
+
+
+def notify(
+    *,
+    event: str,
+    lead: Lead | None = None,
+    rep: Rep | None = None,
+    team_id: int | None = None,
+    payload: dict[str, Any],
+    title: str,
+    decision: Decision | None = None,
+) -> list[Notification]:
+    """Write the outbox rows for one event, in the caller's transaction, and queue their
+    delivery for after the commit (nothing is sent if it rolls back).
+
+    ``rep`` is told in-app, by email (if their user has an address) and on their Slack
+    webhooks; ``team_id`` (the rep's team by default) on the team's Slack webhooks; every
+    active webhook subscription to ``event`` gets a row, a team's own subscriptions only
+    for events about that team (the team notified, else the lead owner's). ``payload`` is
+    JSON data: the webhook body's ``data``.
+    """
+    if event not in Event.values:
+        raise ValueError(f"Unknown event {event!r}; add it to sla.models.Event first.")
+    if team_id is None and rep is not None:
+        team_id = rep.team_id
+    scope_team_id = team_id
+    if scope_team_id is None and lead is not None and lead.owner_id is not None:
+        scope_team_id = Rep.objects.filter(pk=lead.owner_id).values_list("team_id", flat=True)[0]
+
+    now = timezone.now()
+    common = {
+        "event": event,
+        "lead": lead,
+        "decision": decision,
+        "title": title[:200],
+        "payload": payload,
+        "created_at": now,
+        "next_attempt_at": now,
+    }
+    rows = []
+    if rep is not None:
+        rows.append(
+            Notification(channel=Channel.IN_APP, rep=rep, status=Status.SENT, sent_at=now, **common)
+        )
+        if rep.user.email:
+            rows.append(
+                Notification(channel=Channel.EMAIL, rep=rep, address=rep.user.email, **common)
+            )
+    slack_urls = set()
+    for hook in slack_webhooks_for(rep_id=rep.pk if rep else None, team_id=team_id):
+        if hook.url not in slack_urls:  # a rep and their team may share a channel
+            slack_urls.add(hook.url)
+            recipient = rep if hook.rep_id is not None else None
+            rows.append(
+                Notification(channel=Channel.SLACK, rep=recipient, address=hook.url, **common)
+            )
+    for subscription in subscriptions_for(event=event, team_id=scope_team_id):
+        rows.append(
+            Notification(
+                channel=Channel.WEBHOOK,
+                subscription=subscription,
+                address=subscription.url,
+                **common,
+            )
+        )
+    created = Notification.objects.bulk_create(rows)
+    outgoing = [row.pk for row in created if row.channel != Channel.IN_APP]
+    if outgoing:
+        transaction.on_commit(lambda: outbox_enqueue(notification_ids=outgoing))
+    return created
+
+
+def outbox_enqueue(*, notification_ids: list[int]) -> None:
+    """One task per row: a slow endpoint then holds up only its own delivery."""
+    for notification_id in notification_ids:
+        async_task("sla.tasks.deliver", notification_id, group="outbox")
 
 
 def notification_for_decision(
-    *, decision_id: int | None = None, decision: Decision | None = None, lead=None
+    *, decision_id: int | None = None, decision: Decision | None = None, lead: Lead | None = None
 ) -> Notification | None:
-    """Tell the rep a lead is theirs: one in-app notification per decision, however often
-    this runs (a decision has at most one, enforced by the database). Routing passes the
-    rows it holds, inside the assignment's transaction (no query to load them, no
-    savepoint: the decision is brand new); by id, they are read."""
+    """Tell the rep a lead is theirs (``lead.assigned``, or ``lead.reassigned`` for a
+    manual reassignment): one fan-out per decision however often this runs, which the
+    database enforces. Returns the rep's in-app row.
+
+    Routing passes the ``decision`` and ``lead`` rows it holds, inside the assignment's
+    transaction: the decision is brand new, so there is nothing to look up or guard. By
+    ``decision_id`` (a re-run), the rows are read and a second fan-out is refused."""
+    fresh = decision is not None
     if decision is None:
         decision = Decision.objects.select_related("lead").filter(pk=decision_id).first()
-        if decision is None:
-            return None
-    if decision.outcome != "assigned" or decision.rep_id is None:
+    if decision is None or decision.outcome != "assigned" or decision.rep_id is None:
         return None
+    in_app = Notification.objects.filter(decision=decision, channel=Channel.IN_APP)
+    if not fresh and (existing := in_app.first()):
+        return existing
     lead = lead if lead is not None else decision.lead
-    who = f"{lead.first_name} {lead.last_name}".strip() or lead.email or lead.phone
-    kind = (
-        Notification.Kind.REASSIGNED
-        if decision.kind == Decision.Kind.MANUAL
-        else Notification.Kind.ASSIGNED
-    )
-    title = f"New lead: {who}" + (f" ({lead.company})" if lead.company else "")
-    fields = {"rep_id": decision.rep_id, "lead": lead, "kind": kind, "title": title[:200]}
-    if decision_id is None:
-        return Notification.objects.create(decision=decision, **fields)
+    rep = Rep.objects.select_related("user").get(pk=decision.rep_id)
+    event = Event.LEAD_REASSIGNED if decision.kind == Decision.Kind.MANUAL else Event.LEAD_ASSIGNED
+    title = f"New lead: {lead_name(lead)}" + (f" ({lead.company})" if lead.company else "")
+    payload = {
+        "lead": lead_data(lead),
+        "rep": rep_data(rep),
+        "decision": {"id": decision.pk, "kind": decision.kind, "reason": decision.reason},
+    }
+    fan_out = {"event": event, "lead": lead, "rep": rep, "decision": decision}
+    if fresh:
+        rows = notify(payload=payload, title=title, **fan_out)
+        return next(row for row in rows if row.channel == Channel.IN_APP)
     try:
         with transaction.atomic():
-            return Notification.objects.create(decision=decision, **fields)
+            notify(payload=payload, title=title, **fan_out)
     except IntegrityError:
-        return Notification.objects.get(decision=decision)
+        pass  # another worker announced it first
+    return in_app.get()
+
+
+def notification_for_lead_created(*, lead_id: int) -> list[Notification]:
+    """Announce a captured lead to the ``lead.created`` subscribers, once: a lead that
+    already has its rows is skipped, so the task may run twice."""
+    lead = Lead.objects.filter(pk=lead_id).first()
+    done = Notification.objects.filter(lead_id=lead_id, event=Event.LEAD_CREATED).exists()
+    if lead is None or done:
+        return []
+    with transaction.atomic():
+        return notify(
+            event=Event.LEAD_CREATED,
+            lead=lead,
+            payload={"lead": lead_data(lead)},
+            title=f"New lead captured: {lead_name(lead)}",
+        )
+
+
+def notification_for_status_change(*, lead_id: int, old: str, new: str) -> list[Notification]:
+    """Announce a status change to the ``lead.status_changed`` subscribers. The owner is
+    not told: they usually made the change."""
+    lead = Lead.objects.filter(pk=lead_id).first()
+    if lead is None:
+        return []
+    with transaction.atomic():
+        return notify(
+            event=Event.LEAD_STATUS_CHANGED,
+            lead=lead,
+            payload={"lead": lead_data(lead), "from": old, "to": new},
+            title=f"{lead_name(lead)}: {old} → {new}",
+        )
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long to wait after the ``attempts``-th failed attempt."""
+    return min(RETRY_BASE * 2 ** (attempts - 1), RETRY_CAP)
+
+
+def outbox_deliver(*, notification_id: int) -> str | None:
+    """Make one delivery attempt if the row is due, and record its outcome. Returns the
+    new status, or None when the row was not claimed (not due, sent, dead, or held by
+    another worker), which makes the task safe to run twice.
+
+    The claim is one conditional UPDATE (healthchecks' sendalerts): the worker whose
+    update changed the row owns the attempt. The claim sets a lease, so a row whose worker
+    died mid-send is claimed again once it ends. No transaction is held while sending.
+    """
+    now = timezone.now()
+    lease_end = now + LEASE
+    claimed = Notification.objects.filter(
+        pk=notification_id,
+        channel__in=REMOTE_CHANNELS,
+        status__in=DUE_STATUSES,
+        next_attempt_at__lte=now,
+    ).update(status=Status.SENDING, next_attempt_at=lease_end, attempts=F("attempts") + 1)
+    if claimed != 1:
+        return None
+    note = Notification.objects.select_related("subscription").get(pk=notification_id)
+    error = ""
+    try:
+        delivery.send(note)
+    except delivery.Undeliverable as exc:
+        error, status = str(exc), Status.DEAD
+    except delivery.DeliveryError as exc:
+        error, status = str(exc), Status.FAILED
+    except Exception as exc:
+        # A bug or an unexpected failure (SMTP): record it on the row rather than leave it
+        # in "sending" until the lease ends.
+        logger.exception("Outbox row %s: unexpected error while sending", notification_id)
+        error, status = f"{type(exc).__name__}: {exc}", Status.FAILED
+    else:
+        status = Status.SENT
+    fields: dict[str, Any] = {"status": status, "last_error": error[:ERROR_CHARS]}
+    if status == Status.SENT:
+        fields["sent_at"] = timezone.now()
+    elif status == Status.FAILED:
+        if note.attempts >= settings.LEADHUB_OUTBOX_MAX_ATTEMPTS:
+            fields["status"] = Status.DEAD
+        else:
+            fields["next_attempt_at"] = timezone.now() + retry_delay(note.attempts)
+    # Fenced on the lease: if this worker overran it and another claimed the row, or the
+    # admin re-sent it meanwhile, the newer owner's outcome stands.
+    Notification.objects.filter(
+        pk=notification_id, status=Status.SENDING, next_attempt_at=lease_end
+    ).update(**fields)
+    return fields["status"]
+
+
+@transaction.atomic
+def outbox_resend(*, notification_id: int) -> bool:
+    """Deliver a row again from the admin, now, with a fresh set of attempts (sent rows
+    too: the receiver may have lost it). Refused for in-app rows and for a row a worker is
+    sending right now."""
+    now = timezone.now()
+    updated = (
+        Notification.objects.filter(pk=notification_id, channel__in=REMOTE_CHANNELS)
+        .exclude(status=Status.SENDING, next_attempt_at__gt=now)
+        .update(status=Status.PENDING, next_attempt_at=now, attempts=0, sent_at=None)
+    )
+    if updated:
+        transaction.on_commit(lambda: outbox_enqueue(notification_ids=[notification_id]))
+    return bool(updated)
+
+
+def outbox_sweep() -> int:
+    """Queue the deliveries that are due: retries whose wait is over, rows whose enqueue
+    was lost, and rows a dead worker left behind. Bounded per run; returns how many.
+    A row may be queued twice (here and at its commit): the claim sends it once."""
+    ids = due_notification_ids(now=timezone.now(), limit=SWEEP_BATCH)
+    outbox_enqueue(notification_ids=ids)
+    return len(ids)
 
 
 def notification_mark_read(*, notification: Notification) -> Notification:
@@ -43,3 +311,12 @@ def notification_mark_read(*, notification: Notification) -> Notification:
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at"])
     return notification
+
+
+def webhook_subscription_regenerate_secret(
+    *, subscription: WebhookSubscription
+) -> WebhookSubscription:
+    """A new signing secret, in force for every delivery from now on (retries included)."""
+    subscription.secret = new_secret()
+    subscription.save(update_fields=["secret"])
+    return subscription

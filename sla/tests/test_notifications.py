@@ -27,12 +27,17 @@ def routed(django_capture_on_commit_callbacks):
 
 
 def test_the_assigned_rep_gets_one_unread_in_app_notification_after_commit(routed):
-    note = Notification.objects.get()
-    assert (note.rep_id, note.lead_id, note.kind) == (routed.rep_id, routed.lead_id, "assigned")
+    note = Notification.objects.get(channel="in_app")
+    assert (note.rep_id, note.lead_id, note.event) == (
+        routed.rep_id,
+        routed.lead_id,
+        "lead.assigned",
+    )
+    assert (note.status, note.sent_at) == ("sent", note.created_at)
     assert note.title == "New lead: Ana Lima (Initech)"
     assert note.read_at is None
     assert notification_for_decision(decision_id=routed.pk) == note  # idempotent
-    assert Notification.objects.count() == 1
+    assert Notification.objects.filter(channel="in_app").count() == 1
     assert notification_mark_read(notification=note).read_at is not None
 
 
@@ -42,7 +47,7 @@ def test_triage_decisions_notify_nobody_and_a_manual_reassignment_tells_the_new_
     other = RepFactory()
     with django_capture_on_commit_callbacks(execute=True):
         manual = lead_reassign(lead_id=routed.lead_id, rep_id=other.pk, actor=None, reason="VIP")
-    assert Notification.objects.get(decision=manual).kind == "reassigned"
+    assert Notification.objects.get(decision=manual, channel="in_app").event == "lead.reassigned"
     assert notification_for_decision(decision_id=routed.pk).rep_id == routed.rep_id
     Rep.objects.filter(pk=routed.rep_id).update(active=False)  # the pool is empty: triage
     triage = LeadFactory()
