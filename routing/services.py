@@ -174,6 +174,7 @@ def _assign(lead_id: int, inputs, pool_ids: set[int], rep_ids: set[int], now) ->
             .select_related("account")
             .annotate(decided=Exists(Decision.objects.filter(lead=OuterRef("pk"), effective=True)))
             .filter(pk=lead_id)
+            .order_by("pk")
             .first()
         )
         if lead is None or not lead_is_routable(lead):

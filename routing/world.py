@@ -21,8 +21,10 @@ reps' load counters (``routing.services._assign``).
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connection
 from django.db.models.signals import m2m_changed, post_delete, post_save
@@ -64,6 +66,28 @@ def routing_changed(action: str = "post", **kwargs) -> None:
 def forget() -> None:
     """Drop this process's copy (tests, and after a database is rebuilt under it)."""
     _local.entry = None
+    _local.values = {}
+
+
+def cached(key: str, load: Callable[[], Any]) -> Any:
+    """A value derived from the set-up (e.g. the notification layer's subscriptions), kept
+    per process under the same token and re-check rules as the world. The models it reads
+    must move the token when they change (``connect_models``)."""
+    values = getattr(_local, "values", None)
+    if values is None:
+        values = _local.values = {}
+    name = connection.settings_dict["NAME"]
+    clock = time.perf_counter()
+    hit = values.get(key)
+    if hit is not None and hit[0][0] == name and clock - hit[1] < RECHECK_SECONDS:
+        return hit[2]
+    token_key = (name, _token())
+    if hit is not None and hit[0] == token_key and clock - hit[3] < MAX_AGE.total_seconds():
+        hit[1] = clock
+        return hit[2]
+    value = load()
+    values[key] = [token_key, clock, value, clock]
+    return value
 
 
 def _token() -> str | None:
@@ -97,6 +121,14 @@ def routing_inputs(*, now: datetime) -> _Entry:
     return entry
 
 
+def connect_models(models: list, prefix: str) -> None:
+    """Move the token on every save and delete of these models."""
+    for model in models:
+        uid = f"{prefix}.{model._meta.label}"
+        post_save.connect(routing_changed, sender=model, dispatch_uid=f"{uid}.save")
+        post_delete.connect(routing_changed, sender=model, dispatch_uid=f"{uid}.delete")
+
+
 def connect() -> None:
     """Connect the token to every write of what the world holds (RoutingConfig.ready)."""
     from reps.models import Holiday, HolidayCalendar, Rep, Skill, Team, TimeOff, WorkingHours
@@ -105,10 +137,7 @@ def connect() -> None:
 
     models = [Team, Rep, WorkingHours, TimeOff, HolidayCalendar, Holiday, Skill]
     models += [Pool, PoolMember, Territory, Publication]
-    for model in models:
-        uid = f"routing.world.{model._meta.label}"
-        post_save.connect(routing_changed, sender=model, dispatch_uid=f"{uid}.save")
-        post_delete.connect(routing_changed, sender=model, dispatch_uid=f"{uid}.delete")
+    connect_models(models, "routing.world")
     m2m_changed.connect(
         routing_changed, sender=Rep.skills.through, dispatch_uid="routing.world.rep_skills"
     )

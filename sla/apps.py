@@ -8,10 +8,14 @@ class SlaConfig(AppConfig):
     def ready(self) -> None:
         from leadhub.leads.signals import lead_status_changed, leads_captured
         from routing.signals import lead_routed
+        from routing.world import connect_models
         from sla import receivers
+        from sla.models import SlackWebhook, WebhookSubscription
 
         lead_routed.connect(receivers.notify_routed, dispatch_uid="sla.notify_routed")
         leads_captured.connect(receivers.notify_captured, dispatch_uid="sla.notify_captured")
         lead_status_changed.connect(
             receivers.notify_status_changed, dispatch_uid="sla.notify_status_changed"
         )
+        # Subscriptions and Slack webhooks are read per process (sla.selectors).
+        connect_models([WebhookSubscription, SlackWebhook], "sla.selectors")

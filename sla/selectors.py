@@ -3,10 +3,11 @@ and business calendars as the plain data ``sla.calendars`` computes with."""
 
 from datetime import datetime
 
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, IntegerField, QuerySet, Value, When
 
 from reps.models import Holiday
 from reps.selectors import rep_of
+from routing import world
 from sla.calendars import BusinessCalendarSpec, BusinessInterval
 from sla.models import BusinessCalendar, Notification, SlackWebhook, WebhookSubscription
 
@@ -23,25 +24,34 @@ REMOTE_CHANNELS = (
 )
 
 
+def _active_subscriptions() -> list[WebhookSubscription]:
+    return list(WebhookSubscription.objects.filter(active=True).order_by("pk"))
+
+
+def _active_slack_webhooks() -> list[SlackWebhook]:
+    return list(SlackWebhook.objects.filter(active=True).order_by("pk"))
+
+
 def subscriptions_for(*, event: str, team_id: int | None) -> list[WebhookSubscription]:
     """Active subscriptions to ``event``: those for every team, and those of ``team_id``.
-    The event list is filtered here, not in SQL: SQLite has no JSON containment lookup, and
-    the table holds a handful of rows."""
-    scope = Q(team__isnull=True) | Q(team_id=team_id) if team_id else Q(team__isnull=True)
-    subscriptions = WebhookSubscription.objects.filter(scope, active=True).order_by("pk")
-    return [s for s in subscriptions if event in s.events]
+    Read from the per-process copy of all active subscriptions (a handful of rows, asked
+    for on every assignment; ``routing.world.cached``, dropped when one changes)."""
+    return [
+        s
+        for s in world.cached("sla.subscriptions", _active_subscriptions)
+        if event in s.events and (s.team_id is None or s.team_id == team_id)
+    ]
 
 
 def slack_webhooks_for(*, rep_id: int | None, team_id: int | None) -> list[SlackWebhook]:
     """Active Slack webhooks of the rep and of the team, the rep's first."""
     if rep_id is None and team_id is None:
         return []
-    owners = Q()
-    if rep_id:
-        owners |= Q(rep_id=rep_id)
-    if team_id:
-        owners |= Q(team_id=team_id)
-    hooks = SlackWebhook.objects.filter(owners, active=True)
+    hooks = [
+        h
+        for h in world.cached("sla.slack_webhooks", _active_slack_webhooks)
+        if (rep_id and h.rep_id == rep_id) or (team_id and h.team_id == team_id)
+    ]
     return sorted(hooks, key=lambda hook: (hook.rep_id is None, hook.pk))
 
 
