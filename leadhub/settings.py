@@ -7,7 +7,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from leadhub.env import env_bool, env_int, env_list, env_str
+from leadhub.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -128,7 +128,9 @@ Q_CLUSTER = {
     "catch_up": False,
     "max_attempts": 5,
     "ack_failures": True,
-    "poll": 0.2,
+    # The ORM broker looks for new tasks this often (seconds) when its queue is empty: it
+    # bounds capture → assigned latency (half of it on average) for one indexed SELECT.
+    "poll": env_float("Q_POLL", 0.05),
     # Tests run tasks inline; the tests that exercise the worker itself switch this off.
     "sync": TESTING,
 }
