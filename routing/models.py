@@ -50,6 +50,7 @@ class Pool(models.Model):
         SKILLS_MATCH = "skills_match", "Skills / language match"
         PERFORMANCE_WEIGHTED = "performance_weighted", "Performance weighted"
         SCORE_TIERS = "score_tiers", "Score tiers"
+        CLAIM_QUEUE = "claim_queue", "Claim queue (members claim leads)"
 
     name = models.CharField(max_length=100, unique=True)
     team = models.ForeignKey(
@@ -222,6 +223,10 @@ class Decision(models.Model):
     class Kind(models.TextChoices):
         AUTO = "auto", "Automatic"
         MANUAL = "manual", "Manual reassignment"
+        DECLINE = "decline", "Re-routed after a decline"
+        SLA = "sla", "SLA step (reassignment, escalation, triage)"
+        CLAIM = "claim", "Claimed from a queue"
+        RELEASE = "release", "Released back to its queue"
 
     lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="decisions")
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.AUTO)

@@ -24,6 +24,8 @@ _SETTING_TYPES: dict[str, type] = {
     "skill_field": str,
     "language_required": bool,
     "performance_floor": float,
+    "claim_limit": int,
+    "claim_minutes": int,
 }
 
 

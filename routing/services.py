@@ -12,15 +12,22 @@ its single writer. Every writer takes the same order (one lead, then pool states
 load rows): manual reassignment, status changes and routes cannot deadlock each other.
 """
 
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
-from leadhub.leads.models import OPEN_STATUSES, Lead
-from leadhub.leads.services import LeadTransitionError, lead_assign, lead_transition
+from leadhub.leads.models import OPEN_STATUSES, Lead, LeadEvent
+from leadhub.leads.services import (
+    LeadTransitionError,
+    lead_assign,
+    lead_transition,
+    lead_unassign,
+)
 from reps.availability import LeadNeeds, rep_eligibility
 from reps.load import load_counts, rep_loads_ensure
 from reps.models import Rep, RepLoad
@@ -147,6 +154,25 @@ def _involved(decision: engine.Decision) -> tuple[set[int], set[int]]:
 def lead_route(*, lead_id: int) -> Decision | None:
     """Route a lead if it still needs routing (safe to call twice: the second call finds it
     assigned and does nothing). Returns the stored decision, or None."""
+    return _route(lead_id, _Routing())
+
+
+@dataclass(frozen=True)
+class _Routing:
+    """What kind of routing a call to ``_route`` does."""
+
+    # Which leads it takes (the lead is re-checked under its lock).
+    takes: Callable[[Lead], bool] = lead_is_routable
+    # Reps it must not choose (World.excluded).
+    excluded: frozenset[int] = frozenset()
+    # Only this pool, by its method, with no rules (an SLA reassignment).
+    pool_id: int | None = None
+    kind: str = Decision.Kind.AUTO
+    actor: Any = None
+    reason: str = ""
+
+
+def _route(lead_id: int, how: _Routing) -> Decision | None:
     now = timezone.now()
     inputs = routing_inputs(now=now)
     pools: set[int] = set()
@@ -155,14 +181,24 @@ def lead_route(*, lead_id: int) -> Decision | None:
         if attempt == MAX_ATTEMPTS:
             pools, reps = set(inputs.world.pools), set(inputs.world.reps)
         try:
-            return _assign(lead_id, inputs, pools, reps, now)
+            return _assign(lead_id, inputs, pools, reps, now, how)
         except _Retry as retry:
             pools |= retry.pools
             reps |= retry.reps
     raise RoutingError(f"Lead {lead_id} could not be routed.")  # pragma: no cover
 
 
-def _assign(lead_id: int, inputs, pool_ids: set[int], rep_ids: set[int], now) -> Decision | None:
+def _decide(snapshot, rules, world: engine.World, now, how: _Routing) -> engine.Decision:
+    if how.excluded:
+        world = replace(world, excluded=how.excluded)
+    if how.pool_id is not None:
+        return engine.decide_in_pool(snapshot, how.pool_id, world, now, why=how.reason)
+    return engine.decide(snapshot, rules, world, now)
+
+
+def _assign(
+    lead_id: int, inputs, pool_ids: set[int], rep_ids: set[int], now, how: _Routing
+) -> Decision | None:
     """Lock the lead, decide on the cached world to learn which pools and reps it involves
     (unless a retry already knows), lock those pool states and the reps' load rows (in id
     order), decide again on the locked states and counts, and write. The rest of the world
@@ -177,11 +213,13 @@ def _assign(lead_id: int, inputs, pool_ids: set[int], rep_ids: set[int], now) ->
             .order_by("pk")
             .first()
         )
-        if lead is None or not lead_is_routable(lead):
+        if lead is None or not how.takes(lead):
             return None
         snapshot = lead_snapshot(lead)
         if not pool_ids and not rep_ids:
-            pool_ids, rep_ids = _involved(engine.decide(snapshot, rules, world, now))
+            pool_ids, rep_ids = _involved(_decide(snapshot, rules, world, now, how))
+            if lead.owner_id is not None:
+                rep_ids = rep_ids | {lead.owner_id}  # its counters move too
         if missing_states := pool_ids - inputs.states_made:
             PoolState.objects.bulk_create(
                 [PoolState(pool_id=p) for p in sorted(missing_states)], ignore_conflicts=True
@@ -204,14 +242,19 @@ def _assign(lead_id: int, inputs, pool_ids: set[int], rep_ids: set[int], now) ->
             reps={**world.reps, **fresh},
             states={**world.states, **engine_states(locked_states)},
         )
-        decision = engine.decide(snapshot, rules, world, now)
+        decision = _decide(snapshot, rules, world, now, how)
         needed_pools, needed_reps = _involved(decision)
         if not needed_pools <= pool_ids or not needed_reps <= rep_ids:
             raise _Retry(needed_pools | pool_ids, needed_reps | rep_ids)
+        if decision.outcome == engine.NOBODY:
+            return None
         chosen = world.reps.get(decision.rep_id) if decision.rep_id is not None else None
         stored = _store(
             lead,
             decision,
+            kind=how.kind,
+            actor=how.actor,
+            reason=how.reason,
             rep_timezone=chosen.timezone if chosen else None,
             supersedes=lead.decided,
         )
@@ -264,6 +307,8 @@ def _store(
         lead_assign(
             lead=lead, rep_id=decision.rep_id, actor=actor, data=data, rep_timezone=rep_timezone
         )
+    elif lead.owner_id is not None:  # an owned lead goes back to wait (a decline, an SLA step)
+        lead_unassign(lead=lead, status=decision.outcome, actor=actor, data=data)
     elif lead.status != decision.outcome:
         lead_transition(
             lead_id=lead.pk,
@@ -389,3 +434,252 @@ def leads_pending(*, older_than: timedelta, limit: int = 500) -> list[int]:
         .order_by("captured_at")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+# --- After assignment: declines, SLA steps, claim queues --------------------------------
+
+
+def _open_owned(lead: Lead) -> bool:
+    return lead.owner_id is not None and lead.status in OPEN_STATUSES and lead.status != "queued"
+
+
+def previous_owners(lead_id: int) -> set[int]:
+    """Every rep this lead was ever given to (by any decision)."""
+    return set(
+        Decision.objects.filter(lead_id=lead_id, rep__isnull=False).values_list("rep_id", flat=True)
+    )
+
+
+def decliners(lead_id: int) -> set[int]:
+    return {
+        data["rep"]
+        for data in LeadEvent.objects.filter(
+            lead_id=lead_id, kind=LeadEvent.Kind.DECLINED
+        ).values_list("data", flat=True)
+        if isinstance(data, dict) and data.get("rep")
+    }
+
+
+def lead_decline(*, lead_id: int, rep_id: int, reason: str, actor=None) -> Decision:
+    """The owner says no: the decline is an event, and the lead is routed again by the rules
+    without any rep who declined it (to triage when nobody is left). Only the owner may
+    decline, before working it (assigned or accepted)."""
+    reason = reason.strip()
+    if not reason:
+        raise RoutingError("Give a reason for declining.")
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update(of=("self",)).get(pk=lead_id)
+        if lead.owner_id != rep_id:
+            raise RoutingError("Only the lead's owner can decline it.")
+        if lead.status not in {"assigned", "accepted"}:
+            raise RoutingError(f"A {lead.status} lead cannot be declined.")
+        LeadEvent.objects.create(
+            lead=lead,
+            kind=LeadEvent.Kind.DECLINED,
+            actor=actor,
+            data={"rep": rep_id, "reason": reason},
+        )
+        how = _Routing(
+            takes=lambda lead: lead.owner_id == rep_id,
+            excluded=frozenset(decliners(lead_id)),
+            kind=Decision.Kind.DECLINE,
+            actor=actor,
+            reason=reason,
+        )
+        decision = _route(lead_id, how)
+        if decision is None:  # pragma: no cover - the lead is locked and checked above
+            raise RoutingError("The lead could not be routed again.")
+        return decision
+
+
+def lead_sla_reassign(*, lead_id: int, reason: str) -> Decision | None:
+    """An SLA breach: hand the lead to the next eligible rep of the pool it was routed to,
+    never back to a previous owner. None when it has no pool or nobody is eligible (the
+    ladder moves on to escalation)."""
+    pool_id = (
+        Decision.objects.filter(lead_id=lead_id, rep__isnull=False, pool__isnull=False)
+        .order_by("-created_at", "-pk")
+        .values_list("pool_id", flat=True)
+        .first()
+    )
+    if pool_id is None:
+        return None
+    how = _Routing(
+        takes=_open_owned,
+        excluded=frozenset(previous_owners(lead_id)),
+        pool_id=pool_id,
+        kind=Decision.Kind.SLA,
+        reason=reason,
+    )
+    return _route(lead_id, how)
+
+
+def lead_escalate(*, lead_id: int, reason: str) -> Decision | None:
+    """An SLA breach past the reassignments: the lead goes to the manager of the team it
+    was routed in (the owner's team otherwise). None when there is no manager, or the
+    manager holds it already."""
+    now = timezone.now()
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update(of=("self",)).select_related("owner").get(pk=lead_id)
+        if lead.status not in OPEN_STATUSES:
+            return None
+        last_pool = (
+            Decision.objects.filter(lead=lead, pool__isnull=False)
+            .order_by("-created_at", "-pk")
+            .values_list("pool__team_id", flat=True)
+            .first()
+        )
+        team_id = last_pool or (lead.owner.team_id if lead.owner_id else None)
+        manager = (
+            Rep.objects.filter(team_id=team_id, role=Rep.Role.MANAGER, active=True)
+            .order_by("pk")
+            .first()
+            if team_id
+            else None
+        )
+        if manager is None or manager.pk == lead.owner_id:
+            return None
+        _lock_loads({manager.pk} | ({lead.owner_id} if lead.owner_id else set()), now)
+        payload = {
+            "kind": Decision.Kind.SLA,
+            "outcome": "assigned",
+            "rep_id": manager.pk,
+            "from_rep_id": lead.owner_id,
+            "reason": reason,
+            "decided_at": now.isoformat(),
+            "explanation": [f"Escalated to the team manager, {manager}: {reason}"],
+        }
+        return _store_plain(lead, manager, "escalation", payload, kind=Decision.Kind.SLA)
+
+
+def lead_sla_triage(*, lead_id: int, reason: str) -> Decision | None:
+    """The last SLA step: the lead leaves its owner for the triage queue."""
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update(of=("self",)).get(pk=lead_id)
+        if lead.status not in OPEN_STATUSES or lead.status == "triage":
+            return None
+        if lead.owner_id:
+            _lock_loads({lead.owner_id}, timezone.now())
+        payload = {
+            "kind": Decision.Kind.SLA,
+            "outcome": "triage",
+            "from_rep_id": lead.owner_id,
+            "reason": reason,
+            "decided_at": timezone.now().isoformat(),
+            "explanation": [f"Moved to triage: {reason}"],
+        }
+        return _store_plain(lead, None, "triage", payload, kind=Decision.Kind.SLA)
+
+
+def _store_plain(
+    lead: Lead, rep: Rep | None, method: str, payload: dict, *, kind: str, actor=None, pool_id=None
+) -> Decision:
+    """Store a decision made by a person or a step rather than the engine, and apply it."""
+    outcome = payload["outcome"]
+    Decision.objects.filter(lead=lead, effective=True).update(effective=False)
+    stored = Decision.objects.create(
+        lead=lead,
+        kind=kind,
+        actor=actor,
+        reason=payload.get("reason", ""),
+        rep=rep,
+        pool_id=pool_id,
+        method=method,
+        outcome=outcome,
+        rotation=False,
+        payload=payload,
+    )
+    data = {"decision": stored.pk, "reason": payload.get("reason", ""), "method": method}
+    if outcome == "assigned":
+        lead_assign(lead=lead, rep_id=rep.pk, actor=actor, data=data, rep_timezone=rep.timezone)
+    elif lead.owner_id is not None:
+        lead_unassign(lead=lead, status=outcome, actor=actor, data=data)
+    else:
+        lead_transition(lead_id=lead.pk, status=outcome, actor=actor, reason=data["reason"])
+    announce_routed(lead, stored)
+    return stored
+
+
+def _queue_of(lead: Lead) -> Pool | None:
+    """The claim queue the lead waits in (or was claimed from): its effective decision's."""
+    decision = Decision.objects.filter(lead=lead, effective=True).select_related("pool").first()
+    pool = decision.pool if decision else None
+    return pool if pool is not None and pool.method == Pool.Method.CLAIM_QUEUE else None
+
+
+def queue_members(pool: Pool) -> set[int]:
+    members = set(pool.members.values_list("rep_id", flat=True))
+    if not members and pool.team_id:
+        members = set(
+            Rep.objects.filter(team_id=pool.team_id, active=True).values_list("pk", flat=True)
+        )
+    return members
+
+
+def lead_claim(*, lead_id: int, rep: Rep, actor=None) -> Decision:
+    """A member takes a lead waiting in their claim queue. Two claiming at once: the lead's
+    row lock lets one in; the other is told who has it. A member holding ``claim_limit``
+    claimed leads not yet accepted must accept one first."""
+    now = timezone.now()
+    with transaction.atomic():
+        lead = (
+            Lead.objects.select_for_update(of=("self",))
+            .select_related("owner__user")
+            .get(pk=lead_id)
+        )
+        if lead.status != "queued":
+            who = f" by {lead.owner}" if lead.owner_id else ""
+            raise RoutingError(f"This lead was already claimed{who} ({lead.status}).")
+        pool = _queue_of(lead)
+        if pool is None:
+            raise RoutingError("This lead is not in a claim queue.")
+        if rep.pk not in queue_members(pool) or not rep.active:
+            raise RoutingError(f"Only members of {pool.name} can claim its leads.")
+        limit = pool_settings_from(pool.settings, {}).claim_limit
+        if limit:
+            held = Decision.objects.filter(
+                kind=Decision.Kind.CLAIM, effective=True, rep=rep, lead__status="assigned"
+            ).count()
+            if held >= limit:
+                raise RoutingError(
+                    f"You hold {held} claimed leads not yet accepted (the limit of {pool.name} "
+                    f"is {limit}): accept one first."
+                )
+        _lock_loads({rep.pk}, now)
+        payload = {
+            "kind": Decision.Kind.CLAIM,
+            "outcome": "assigned",
+            "rep_id": rep.pk,
+            "pool_id": pool.pk,
+            "decided_at": now.isoformat(),
+            "explanation": [f"Claimed from the queue {pool.name} by {rep}."],
+        }
+        return _store_plain(
+            lead, rep, "claim", payload, kind=Decision.Kind.CLAIM, actor=actor, pool_id=pool.pk
+        )
+
+
+def lead_release(*, lead_id: int, rep: Rep, actor=None) -> Decision:
+    """The rep who claimed a lead gives it back to its queue, before working it."""
+    now = timezone.now()
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update(of=("self",)).get(pk=lead_id)
+        if lead.owner_id != rep.pk:
+            raise RoutingError("Only the rep holding the lead can release it.")
+        if lead.status not in {"assigned", "accepted"}:
+            raise RoutingError(f"A {lead.status} lead cannot be released.")
+        pool = _queue_of(lead)
+        if pool is None:
+            raise RoutingError("This lead was not claimed from a queue.")
+        _lock_loads({rep.pk}, now)
+        payload = {
+            "kind": Decision.Kind.RELEASE,
+            "outcome": "queued",
+            "from_rep_id": rep.pk,
+            "pool_id": pool.pk,
+            "decided_at": now.isoformat(),
+            "explanation": [f"Released back to the queue {pool.name} by {rep}."],
+        }
+        return _store_plain(
+            lead, None, "release", payload, kind=Decision.Kind.RELEASE, actor=actor, pool_id=pool.pk
+        )

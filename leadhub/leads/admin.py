@@ -158,6 +158,8 @@ class LeadAdminForm(forms.ModelForm):
         refusal = lead_transition_refusal(self.stored_status, status)
         if refusal is None and status == "assigned" and self.instance.owner_id is None:
             refusal = "A lead is assigned with its owner, by routing; this lead has no owner."
+        if refusal is None and status == "queued":
+            refusal = "A lead joins a claim queue by routing, which records the queue."
         if refusal:
             self.add_error("status", refusal)
 

@@ -15,6 +15,7 @@ class LeadStatus(models.TextChoices):
     NEW = "new", "New"
     TRIAGE = "triage", "Triage"
     NURTURE = "nurture", "Nurture"
+    QUEUED = "queued", "Waiting in a claim queue"
     ASSIGNED = "assigned", "Assigned"
     ACCEPTED = "accepted", "Accepted"
     CONTACTED = "contacted", "Contacted"
@@ -31,12 +32,14 @@ class LeadStatus(models.TextChoices):
 CLOSED_STATUSES = frozenset({"converted", "disqualified", "junk"})
 OPEN_STATUSES = frozenset(s.value for s in LeadStatus if s.value not in CLOSED_STATUSES)
 
-# The lifecycle: new → triage | nurture | assigned → accepted → contacted → qualified →
-# converted | disqualified | junk. Any open lead can be disqualified or marked junk.
+# The lifecycle: new → triage | nurture | queued | assigned → accepted → contacted →
+# qualified → converted | disqualified | junk. Any open lead can be disqualified or marked
+# junk. A queued lead waits in a claim queue until a member claims it (→ assigned).
 _FORWARD = {
-    "new": {"triage", "nurture", "assigned"},
-    "triage": {"nurture", "assigned"},
+    "new": {"triage", "nurture", "queued", "assigned"},
+    "triage": {"nurture", "queued", "assigned"},
     "nurture": {"triage", "assigned"},
+    "queued": {"triage", "assigned"},
     "assigned": {"accepted", "triage", "nurture"},
     "accepted": {"contacted", "nurture"},
     "contacted": {"qualified", "nurture"},
@@ -285,6 +288,10 @@ class LeadEvent(models.Model):
         REASSIGNED = "reassigned", "Reassigned"
         UPDATED = "updated", "Fields edited"
         NOTE = "note", "Note"
+        TOUCHED = "touched", "Touched (call, email, meeting)"
+        DECLINED = "declined", "Declined by the rep"
+        RELEASED = "released", "Released back to its queue"
+        SLA = "sla", "SLA step"
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)

@@ -26,7 +26,7 @@ from leadhub.leads.models import (
 )
 from leadhub.leads.normalize import domain_of, normalize_company_name
 from leadhub.leads.pipeline import PipelineContext, pipeline_context, prepare
-from leadhub.leads.signals import announce_captured, announce_status_change
+from leadhub.leads.signals import announce_captured, announce_change, announce_status_change
 from reps.load import rep_load_gain, rep_load_loss, rep_load_open
 from reps.models import Rep
 
@@ -385,13 +385,14 @@ def _transition(lead: Lead, status: str, *, actor, reason: str) -> Lead:
         actor=actor,
         data={"from": previous, "to": status, "reason": reason},
     )
+    announce_change(lead, "status", old=previous, new=status)
     announce_status_change(lead.pk, previous, status)
     return lead
 
 
 # A lead can be given an owner while it waits (new, triage, nurture), and handed to another
 # rep while it is being worked; a closed lead keeps its owner.
-ASSIGNABLE_STATUSES = frozenset({"new", "triage", "nurture"})
+ASSIGNABLE_STATUSES = frozenset({"new", "triage", "nurture", "queued"})
 REASSIGNABLE_STATUSES = frozenset({"assigned", "accepted", "contacted", "qualified"})
 
 
@@ -439,6 +440,65 @@ def lead_assign(
         actor=actor,
         data={"to": rep_id, "from": previous, "from_status": from_status, **(data or {})},
     )
+    return lead
+
+
+TOUCH_KINDS = ("call", "email", "meeting")
+
+
+def lead_touch(*, lead_id: int, kind: str, note: str = "", actor=None) -> Lead:
+    """Log a touch (a call, an email, a meeting) on an open lead the rep works. The first
+    one stamps ``first_touch_at``; an assigned or accepted lead becomes ``contacted`` (an
+    assigned one is accepted on the way: touching a lead is taking it)."""
+    if kind not in TOUCH_KINDS:
+        raise LeadDataError({"kind": [f"Choose one of: {', '.join(TOUCH_KINDS)}."]})
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().get(pk=lead_id)
+        if lead.status not in REASSIGNABLE_STATUSES:
+            raise LeadTransitionError(f"A {lead.status} lead is not being worked: no touch.")
+        now = timezone.now()
+        LeadEvent.objects.create(
+            lead=lead,
+            kind=LeadEvent.Kind.TOUCHED,
+            at=now,
+            actor=actor,
+            data={"kind": kind, "note": note.strip()[:2000]},
+        )
+        if lead.first_touch_at is None:
+            lead.first_touch_at = now
+            lead.save(update_fields=["first_touch_at", "updated_at"])
+        for step in {"assigned": ("accepted", "contacted"), "accepted": ("contacted",)}.get(
+            lead.status, ()
+        ):
+            _transition(lead, step, actor=actor, reason=f"Touch: {kind}")
+        announce_change(lead, "touch", touch=kind)
+        return lead
+
+
+def lead_unassign(
+    *, lead: Lead, status: str, actor=None, data: dict[str, Any] | None = None
+) -> Lead:
+    """Take the lead off its owner and put it back to wait (``queued`` for a claim queue,
+    ``new`` to be routed again, ``triage``); the caller holds the lead's row lock. The
+    owner's load counters move in the same transaction."""
+    if status not in {"queued", "new", "triage", "nurture"}:
+        raise LeadTransitionError(f"A lead cannot be put back as {status}.")
+    if lead.status not in REASSIGNABLE_STATUSES | {"queued"}:
+        raise LeadTransitionError(f"A {lead.status} lead cannot be put back.")
+    from_owner, from_status, from_assigned_at = lead.owner_id, lead.status, lead.assigned_at
+    lead.owner_id, lead.status, lead.accepted_at = None, status, None
+    lead.save(update_fields=["owner", "status", "accepted_at", "updated_at"])
+    if from_owner is not None:
+        rep_load_loss(
+            rep_id=from_owner, was_open=from_status in OPEN_STATUSES, assigned_at=from_assigned_at
+        )
+    LeadEvent.objects.create(
+        lead=lead,
+        kind=LeadEvent.Kind.RELEASED,
+        actor=actor,
+        data={"from": from_owner, "from_status": from_status, "to_status": status, **(data or {})},
+    )
+    announce_change(lead, "release", old=from_status, new=status)
     return lead
 
 

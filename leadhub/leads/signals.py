@@ -24,3 +24,14 @@ def announce_status_change(lead_id: int, old: str, new: str) -> None:
     transaction.on_commit(
         lambda: lead_status_changed.send(sender=None, lead_id=lead_id, old=old, new=new)
     )
+
+
+# Sent inside the transaction that changed a lead, with the lead row (locked): ``lead``,
+# ``change`` ("status", "touch", "release"), and for a status change ``old`` and ``new``.
+# Receivers (the SLA clocks) write their rows in that same transaction; they must not do
+# anything that leaves the database.
+lead_changed = Signal()
+
+
+def announce_change(lead, change: str, **data) -> None:
+    lead_changed.send(sender=None, lead=lead, change=change, **data)

@@ -17,7 +17,15 @@ benchmarks. The modules:
 """
 
 from routing.engine.conditions import DERIVED_FACTS, RuleError, parse_condition
-from routing.engine.decide import CompiledRuleSet, Decision, compile_ruleset, decide
+from routing.engine.decide import (
+    NOBODY,
+    QUEUED,
+    CompiledRuleSet,
+    Decision,
+    compile_ruleset,
+    decide,
+    decide_in_pool,
+)
 from routing.engine.inputs import (
     Action,
     ActionKind,
@@ -40,6 +48,8 @@ from routing.engine.territories import TerritoryIndex
 
 __all__ = [
     "DERIVED_FACTS",
+    "NOBODY",
+    "QUEUED",
     "Action",
     "ActionKind",
     "Candidate",
@@ -61,6 +71,7 @@ __all__ = [
     "apply_update",
     "compile_ruleset",
     "decide",
+    "decide_in_pool",
     "parse_condition",
     "refund",
 ]

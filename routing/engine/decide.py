@@ -38,14 +38,17 @@ from routing.engine.inputs import (
     ActionKind,
     FallbackKind,
     Method,
+    Pool,
     Rule,
     RuleSet,
     StateUpdate,
     World,
 )
-from routing.engine.methods import METHODS, UNKNOWN_REP, Candidate, PoolResult
+from routing.engine.methods import EXCLUDED_REP, METHODS, UNKNOWN_REP, Candidate, PoolResult
 
-ASSIGNED, NURTURE, TRIAGE = "assigned", "nurture", "triage"
+ASSIGNED, NURTURE, TRIAGE, QUEUED = "assigned", "nurture", "triage", "queued"
+# decide_in_pool found nobody: the caller decides what happens next (no decision stored).
+NOBODY = "nobody"
 # An escalation to a manager ignores working hours and caps, not absence.
 MANAGER_BLOCKERS = frozenset({Reason.INACTIVE, Reason.OFFLINE, Reason.TIME_OFF, Reason.HOLIDAY})
 
@@ -63,6 +66,7 @@ REASON_WORDS = {
     Reason.LANGUAGE: "does not speak the lead's language",
     Reason.TIER: "below the tier this lead needs",
     UNKNOWN_REP: "not a known rep",
+    EXCLUDED_REP: "declined or held this lead before",
     "zero_weight": "has weight 0 in this pool",
 }
 METHOD_WORDS = {
@@ -73,6 +77,7 @@ METHOD_WORDS = {
     Method.SKILLS_MATCH: "skills match",
     Method.PERFORMANCE_WEIGHTED: "performance weighted",
     Method.SCORE_TIERS: "score tiers",
+    Method.CLAIM_QUEUE: "claim queue",
 }
 
 
@@ -259,6 +264,19 @@ class _Run:
             return None, f"no eligible member in pool '{pool.name}'"
         return result, ""
 
+    def queue(self, pool_id: int | None) -> Pool | None:
+        """The pool if it is a claim queue (the lead waits there), else None."""
+        pool = self.world.pools.get(pool_id) if pool_id is not None else None
+        if pool is None or pool.method != Method.CLAIM_QUEUE:
+            return None
+        self.tried_pools.add(pool.id)
+        self.team_id = pool.team_id
+        self.trace.append(
+            f"Pool '{pool.name}' is a claim queue: the lead waits there for one of its "
+            f"{len(pool.member_ids)} members to claim it."
+        )
+        return pool
+
     def rep(self, rep_id: int | None, role: str, blockers: frozenset[str] | None) -> str:
         """Check one rep; "" when they can take the lead, else why not."""
         rep = self.world.reps.get(rep_id) if rep_id is not None else None
@@ -270,6 +288,8 @@ class _Run:
         reasons = tuple(rep_eligibility(rep, needs, self.now))
         if blockers:
             reasons = tuple(r for r in reasons if r in blockers)
+        if rep.id in self.world.excluded:
+            reasons = (EXCLUDED_REP, *reasons)
         self.candidates.append(
             Candidate(rep.id, rep.name, not reasons, reasons, {}, not reasons, rep.timezone)
         )
@@ -315,6 +335,8 @@ def decide(
                 why = f"territory '{territory.name}' has no pool"
             else:
                 run.trace.append(f"Territory '{territory.name}' → its pool.")
+        if not why and (queue := run.queue(pool_id)):
+            return _queued(run, base, rule, kind, queue)
         if not why:
             result, why = run.pool(pool_id)
             if result:
@@ -353,6 +375,8 @@ def _fallback(run: _Run, base: dict[str, Any], rule: Rule, action: str, why: str
         if fb.target_id in run.tried_pools:
             run.trace.append("The fallback pool was already tried: the lead goes to triage.")
             return _finish(run, base, outcome=TRIAGE, **common)
+        if queue := run.queue(fb.target_id):
+            return _queued(run, base, rule, action, queue, fallback_reason=why)
         result, why_not = run.pool(fb.target_id)
         if result:
             return _assigned(run, base, rule, action, result, fallback_reason=why)
@@ -372,6 +396,53 @@ def _fallback(run: _Run, base: dict[str, Any], rule: Rule, action: str, why: str
         return _finish(run, base, outcome=ASSIGNED, rep_id=manager_id, method="manager", **common)
     run.trace.append("The lead goes to triage.")
     return _finish(run, base, outcome=TRIAGE, **common)
+
+
+def _queued(
+    run: _Run,
+    base: dict[str, Any],
+    rule: Rule,
+    action: str,
+    pool: Pool,
+    fallback_reason: str = "",
+) -> Decision:
+    return _finish(
+        run,
+        base,
+        rule=rule,
+        action=action,
+        outcome=QUEUED,
+        method=str(Method.CLAIM_QUEUE),
+        pool_id=pool.id,
+        fallback_reason=fallback_reason,
+    )
+
+
+def decide_in_pool(
+    lead: Mapping[str, Any], pool_id: int, world: World, now: datetime, *, why: str
+) -> Decision:
+    """Choose a member of one pool by its method, with no rules: an SLA reassignment to
+    the next eligible rep of the pool the lead was routed to (``world.excluded`` holds its
+    previous owners). Outcome ``assigned``, or ``nobody`` when no member is eligible (the
+    caller moves on: escalation). Pure, like ``decide``."""
+    run = _Run(lead, world, now)
+    base: dict[str, Any] = {"ruleset_version": None, "territory_id": None, "decided_at": now}
+    run.trace.append(why)
+    result, why_not = run.pool(pool_id)
+    if result is None:
+        run.trace.append(f"Nobody to take it: {why_not}.")
+        return _finish(run, base, rule=None, action="pool", outcome=NOBODY, pool_id=pool_id)
+    return _finish(
+        run,
+        base,
+        rule=None,
+        action="pool",
+        outcome=ASSIGNED,
+        rep_id=result.rep_id,
+        method=str(result.pool.method),
+        pool_id=result.pool.id,
+        update=result.update,
+    )
 
 
 def _assigned(

@@ -25,6 +25,8 @@ class Method(StrEnum):
     SKILLS_MATCH = "skills_match"
     PERFORMANCE_WEIGHTED = "performance_weighted"
     SCORE_TIERS = "score_tiers"
+    # Nobody is chosen: the lead waits in the pool until a member claims it.
+    CLAIM_QUEUE = "claim_queue"
 
 
 class ActionKind(StrEnum):
@@ -83,6 +85,10 @@ class PoolSettings:
     tiers: tuple[tuple[int, int], ...] = ()
     # performance_weighted: the lowest conversion rate a member is weighted with.
     performance_floor: float = 0.05
+    # claim_queue: how many claimed leads a member may hold not yet accepted (0: no limit),
+    # and how long a lead may wait unclaimed before the SLA sweep escalates it.
+    claim_limit: int = 0
+    claim_minutes: int = 30
 
 
 @dataclass(frozen=True)
@@ -208,6 +214,9 @@ class World:
     # The company's business hours, for the derived fact business_hours_now.
     business_hours: tuple[WorkInterval, ...] = ()
     business_timezone: str = "UTC"
+    # Reps this decision must not choose: those who declined the lead, or held it before
+    # (an SLA reassignment never goes back to a previous owner).
+    excluded: frozenset[int] = frozenset()
 
     def state_of(self, pool_id: int) -> PoolState:
         return self.states.get(pool_id) or PoolState(pool_id)

@@ -75,9 +75,13 @@ from reps.availability import (
 from routing.engine.inputs import Method, Pool, PoolState, StateUpdate, World
 
 UNKNOWN_REP = "unknown_rep"
+# The rep declined this lead or held it before (World.excluded).
+EXCLUDED_REP = "previous_owner"
 ZERO_WEIGHT = "zero_weight"
 # Reasons that say the lead does not fit the member, rather than the member being away.
 FIT_REASONS = frozenset({Reason.MISSING_SKILL, Reason.LANGUAGE, Reason.TIER})
+# A member skipped for these is not owed a catch-up turn.
+NO_CATCH_UP = FIT_REASONS | {UNKNOWN_REP, EXCLUDED_REP}
 UNBOUNDED_CAPACITY = 10**9
 
 
@@ -116,6 +120,7 @@ class _Members:
         self.reps: dict[int, RepSnapshot] = {}
         self.reasons: dict[int, tuple[str, ...]] = {}
         get_rep, reps, reasons = world.reps.get, self.reps, self.reasons
+        excluded = world.excluded
         for rid in self.order:
             rep = get_rep(rid)
             if rep is None:
@@ -123,6 +128,8 @@ class _Members:
             else:
                 reps[rid] = rep
                 reasons[rid] = tuple(rep_eligibility(rep, needs, now))
+                if rid in excluded:
+                    reasons[rid] = (EXCLUDED_REP, *reasons[rid])
         self.eligible = [rid for rid in self.order if not reasons[rid]]
 
 
@@ -217,7 +224,7 @@ def _rotation(
         reasons = m.reasons[rid]
         if not reasons:
             return _result(pool, state, m, metrics, rid, "next in rotation", now, credits=earned)
-        if limit and not FIT_REASONS.intersection(reasons) and UNKNOWN_REP not in reasons:
+        if limit and not NO_CATCH_UP.intersection(reasons):
             earned[rid] = min(limit, owed[rid] + 1)
     return _result(pool, state, m, metrics, None, "", now)
 

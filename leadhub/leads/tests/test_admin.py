@@ -150,7 +150,7 @@ def test_illegal_status_change_is_a_form_error_and_changes_nothing(admin_client)
     errors = response.context["adminform"].form.errors
     assert errors["status"] == [
         "A new lead cannot become qualified. Allowed next statuses: "
-        "assigned, disqualified, junk, nurture, triage."
+        "assigned, disqualified, junk, nurture, queued, triage."
     ]
     lead.refresh_from_db()
     assert lead.status == "new"
