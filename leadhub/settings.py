@@ -122,7 +122,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL")
 Q_CLUSTER = {
     "name": "leadhub",
-    "workers": env_int("Q_WORKERS", 2),
+    # Three: the SLA ticker keeps one busy most of each minute (sla.tasks.clocks_ticker).
+    "workers": env_int("Q_WORKERS", 3),
     "timeout": 60,
     "retry": 120,
     "catch_up": False,
@@ -263,6 +264,8 @@ LEADHUB_IDEMPOTENCY_TTL_HOURS = env_int("LEADHUB_IDEMPOTENCY_TTL_HOURS", 48)
 # --- Notification outbox (sla) ----------------------------------------------------------
 # Attempts at an email, Slack or webhook delivery before it is dead (re-send from the admin).
 LEADHUB_OUTBOX_MAX_ATTEMPTS = env_int("LEADHUB_OUTBOX_MAX_ATTEMPTS", 8)
+# How often the SLA sweep looks for due clocks (reminders, breaches), in seconds.
+LEADHUB_SLA_SWEEP_SECONDS = env_int("LEADHUB_SLA_SWEEP_SECONDS", 15)
 # Seconds a Slack or webhook endpoint gets to answer before the attempt counts as failed.
 LEADHUB_OUTBOX_TIMEOUT_SECONDS = env_int("LEADHUB_OUTBOX_TIMEOUT_SECONDS", 5)
 

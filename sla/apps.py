@@ -6,11 +6,19 @@ class SlaConfig(AppConfig):
     verbose_name = "SLA and notifications"
 
     def ready(self) -> None:
-        from leadhub.leads.signals import lead_status_changed, leads_captured
+        from leadhub.leads.signals import lead_changed, lead_status_changed, leads_captured
+        from reps.models import Holiday, HolidayCalendar
         from routing.signals import lead_routed
         from routing.world import connect_models
         from sla import receivers
-        from sla.models import SlackWebhook, WebhookSubscription
+        from sla.models import (
+            BusinessCalendar,
+            BusinessHours,
+            SlackWebhook,
+            SlaPolicy,
+            SlaStep,
+            WebhookSubscription,
+        )
 
         lead_routed.connect(receivers.notify_routed, dispatch_uid="sla.notify_routed")
         leads_captured.connect(receivers.notify_captured, dispatch_uid="sla.notify_captured")
@@ -19,3 +27,9 @@ class SlaConfig(AppConfig):
         )
         # Subscriptions and Slack webhooks are read per process (sla.selectors).
         connect_models([WebhookSubscription, SlackWebhook], "sla.selectors")
+        # So are the SLA policies, with their steps and calendars (sla.clocks).
+        connect_models(
+            [SlaPolicy, SlaStep, BusinessCalendar, BusinessHours, Holiday, HolidayCalendar],
+            "sla.clocks",
+        )
+        lead_changed.connect(receivers.lead_changed, dispatch_uid="sla.lead_changed")

@@ -31,6 +31,7 @@ class Event(models.TextChoices):
     LEAD_REASSIGNED = "lead.reassigned", "Lead reassigned"
     LEAD_ESCALATED = "lead.escalated", "Lead escalated"
     SLA_BREACHED = "sla.breached", "SLA breached"
+    SLA_REMINDER = "sla.reminder", "SLA deadline coming"
     LEAD_STATUS_CHANGED = "lead.status_changed", "Lead status changed"
 
 
@@ -246,3 +247,140 @@ class BusinessHours(models.Model):
             check_intervals([BusinessInterval(self.weekday, self.start, self.end)])
         except ValueError as exc:
             raise ValidationError({"end": str(exc)}) from None
+
+
+class SlaPolicy(models.Model):
+    """What a lead's owner owes it, and what happens when they don't. The first active
+    policy (lowest priority number) whose condition matches the lead applies when it is
+    assigned; no match, no clocks.
+
+    Windows are minutes of business time in ``calendar`` (none: around the clock). The
+    accept clock runs from assignment to acceptance (or decline); the first-touch clock
+    from assignment to the first logged call, email or meeting. While the lead is in one
+    of ``pause_statuses`` the clocks stand still. ``steps`` say what the sweep does."""
+
+    name = models.CharField(max_length=100, unique=True)
+    active = models.BooleanField(default=True)
+    priority = models.PositiveIntegerField(
+        default=100, help_text="The lowest number whose condition matches applies."
+    )
+    condition = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The same condition tree as routing rules; empty matches every lead.",
+    )
+    calendar = models.ForeignKey(
+        BusinessCalendar,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="policies",
+        help_text="Business hours the windows count in; empty: around the clock (24/7).",
+    )
+    accept_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Accept within this many business minutes."
+    )
+    touch_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="First touch within this many business minutes."
+    )
+    pause_statuses = models.JSONField(
+        default=list, blank=True, help_text='Lead statuses that stop the clock, e.g. ["nurture"].'
+    )
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["priority", "name"]
+        verbose_name = "SLA policy"
+        verbose_name_plural = "SLA policies"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SlaStep(models.Model):
+    """One rung of a policy's ladder. Reminders fire ``minutes`` before a deadline; the
+    other steps happen on a breach, in order: each breach takes the next (a reassignment
+    ``times`` times over, then the escalation, then triage)."""
+
+    class Action(models.TextChoices):
+        REMIND = "remind", "Remind the owner"
+        REASSIGN = "reassign", "Reassign to the next eligible rep of the pool"
+        ESCALATE = "escalate", "Escalate to the team manager"
+        TRIAGE = "triage", "Move to triage"
+
+    policy = models.ForeignKey(SlaPolicy, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveIntegerField(default=0)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    minutes = models.PositiveIntegerField(
+        default=0, help_text="Reminders: business minutes before the deadline."
+    )
+    times = models.PositiveIntegerField(
+        default=1, help_text="Reassignments: how many breaches in a row reassign."
+    )
+
+    class Meta:
+        ordering = ["policy", "position", "id"]
+        constraints = [models.CheckConstraint(condition=Q(times__gte=1), name="sla_step_times_1")]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} ({self.position})"
+
+
+class SlaClock(models.Model):
+    """A running promise about one lead: accept it, touch it, or (in a claim queue) claim
+    it by ``due_at``. The sweep finds clocks whose ``next_at`` (the next reminder, else the
+    deadline) has passed through a partial index on running clocks, so a tick costs the
+    same with a million stopped clocks stored. Each step claims the clock with a
+    conditional update of ``stage`` in the transaction that does the step: done once, or
+    (rolled back) not at all."""
+
+    class Kind(models.TextChoices):
+        ACCEPT = "accept", "Accept"
+        TOUCH = "touch", "First touch"
+        CLAIM = "claim", "Claim from the queue"
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        PAUSED = "paused", "Paused"
+        MET = "met", "Met"
+        BREACHED = "breached", "Breached (its ladder has run)"
+        STOPPED = "stopped", "Stopped"
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="sla_clocks")
+    policy = models.ForeignKey(
+        SlaPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="clocks"
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    rep = models.ForeignKey(
+        "reps.Rep", null=True, blank=True, on_delete=models.SET_NULL, related_name="sla_clocks"
+    )
+    pool = models.ForeignKey(
+        "routing.Pool", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(default=now)
+    due_at = models.DateTimeField()
+    next_at = models.DateTimeField(
+        help_text="When the sweep next acts: a reminder or the deadline."
+    )
+    # Business time left when paused (seconds), to set a new deadline on resuming.
+    remaining_seconds = models.PositiveIntegerField(null=True, blank=True)
+    # Steps done on this clock (reminders and breaches): the sweep's claim token.
+    stage = models.PositiveIntegerField(default=0)
+    reminded = models.BooleanField(default=False)
+    # Breaches of this kind before this clock (carried over a reassignment): which rung next.
+    breaches = models.PositiveIntegerField(default=0)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["next_at"], condition=Q(status="running"), name="sla_clock_running_next"
+            ),
+            models.Index(fields=["lead", "status"], name="sla_clock_lead_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} by {self.due_at:%Y-%m-%d %H:%M} ({self.status})"

@@ -4,6 +4,7 @@ commit with it); the leads app's signals come after their change committed."""
 
 from django_q.tasks import async_task
 
+from sla import clocks
 from sla.models import Event
 from sla.selectors import subscriptions_for
 from sla.services import notification_for_decision, notification_for_status_change
@@ -13,9 +14,16 @@ ANNOUNCE_BATCH = 50
 
 
 def notify_routed(sender, lead, decision, **kwargs) -> None:
-    # Inside the assignment's transaction: a handful of inserts, committed with it or not
-    # at all; the sending is queued after the commit.
+    # Inside the assignment's transaction: the lead's clocks move (old ones end, the new
+    # owner's start) and its notifications are written, committed with it or not at all;
+    # the sending is queued after the commit.
+    clocks.on_routed(lead, decision)
     notification_for_decision(decision=decision, lead=lead)
+
+
+def lead_changed(sender, lead, change: str, **data) -> None:
+    # Inside the transaction that changed the lead: met, stopped, paused, resumed.
+    clocks.on_changed(lead, change, **data)
 
 
 def notify_captured(sender, lead_ids: list[int], **kwargs) -> None:

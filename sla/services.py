@@ -176,7 +176,12 @@ def notification_for_decision(
         return existing
     lead = lead if lead is not None else decision.lead
     rep = Rep.objects.select_related("user").get(pk=decision.rep_id)
-    event = Event.LEAD_REASSIGNED if decision.kind == Decision.Kind.MANUAL else Event.LEAD_ASSIGNED
+    if decision.kind == Decision.Kind.SLA and decision.method == "escalation":
+        event = Event.LEAD_ESCALATED
+    elif decision.kind in (Decision.Kind.MANUAL, Decision.Kind.SLA):
+        event = Event.LEAD_REASSIGNED
+    else:
+        event = Event.LEAD_ASSIGNED
     title = f"New lead: {lead_name(lead)}" + (f" ({lead.company})" if lead.company else "")
     payload = {
         "lead": lead_data(lead),
@@ -320,3 +325,56 @@ def webhook_subscription_regenerate_secret(
     subscription.secret = new_secret()
     subscription.save(update_fields=["secret"])
     return subscription
+
+
+def notify_reminders(items: list[tuple[Any, Lead]], now) -> list[Notification]:
+    """Tell each owner a deadline is coming (``sla.reminder``): in-app and email rows for a
+    whole sweep batch in one insert, delivered by the outbox sweep queued after commit."""
+    rows = []
+    for clock, lead in items:
+        rep = clock.rep
+        minutes = max(0, round((clock.due_at - now).total_seconds() / 60))
+        title = f"{clock.get_kind_display()} due in {minutes} min: {lead_name(lead)}"[:200]
+        payload = {
+            "lead": {"id": lead.pk, "name": lead_name(lead), "company": lead.company},
+            "clock": {"id": clock.pk, "kind": clock.kind, "due_at": clock.due_at.isoformat()},
+        }
+        common = {
+            "event": Event.SLA_REMINDER,
+            "lead": lead,
+            "rep": rep,
+            "title": title,
+            "payload": payload,
+            "created_at": now,
+            "next_attempt_at": now,
+        }
+        rows.append(Notification(channel=Channel.IN_APP, status=Status.SENT, sent_at=now, **common))
+        if rep.user.email:
+            rows.append(Notification(channel=Channel.EMAIL, address=rep.user.email, **common))
+    created = Notification.objects.bulk_create(rows, batch_size=1000)
+    if any(row.channel != Channel.IN_APP for row in created):
+        transaction.on_commit(lambda: async_task("sla.tasks.sweep", group="outbox"))
+    return created
+
+
+def notify_breach(*, lead: Lead, clock: Any, action: str, owner: int | None) -> list[Notification]:
+    """``sla.breached``: the rep who missed the deadline is told, with what happened, and
+    so are the subscribers (the new owner hears of the lead through its own event)."""
+    rep = Rep.objects.select_related("user").filter(pk=owner).first() if owner else None
+    what = {
+        "reassigned": "it went to another rep",
+        "escalated": "it went to your manager",
+        "triaged": "it went to triage",
+    }.get(action, "nothing more could be done")
+    return notify(
+        event=Event.SLA_BREACHED,
+        lead=lead,
+        rep=rep,
+        payload={
+            "lead": lead_data(lead),
+            "clock": {"id": clock.pk, "kind": clock.kind, "due_at": clock.due_at.isoformat()},
+            "action": action,
+            "missed_by": owner,
+        },
+        title=f"Missed {clock.get_kind_display().lower()} deadline: {lead_name(lead)}; {what}",
+    )
