@@ -325,13 +325,15 @@ def clocks_sweep(*, now: datetime | None = None, limit: int = 100_000) -> SweepR
     """Do every step due at ``now`` (at most ``limit`` clocks): reminders in batches, breaches
     one by one. Safe to run on several workers at once, and again after a crash."""
     report = SweepReport()
-    seen: set[int] = set()
+    # A clock is looked at once per sweep for its reminder and once for its deadline (both
+    # can be overdue after a pause of the worker); a skipped one waits for the next sweep.
+    seen: set[tuple[int, bool]] = set()
     while report.done + report.skipped < limit:
         at = now or timezone.now()
-        due = [d for d in clocks_due(now=at, limit=BATCH) if d[0] not in seen]
+        due = [d for d in clocks_due(now=at, limit=BATCH) if (d[0], d[2]) not in seen]
         if not due:
             break
-        seen.update(pk for pk, _lead, _r in due)
+        seen.update((pk, is_reminder) for pk, _lead, is_reminder in due)
         reminders = [(pk, lead) for pk, lead, is_reminder in due if is_reminder]
         if reminders:
             done = _remind_batch(reminders, at)
