@@ -8,12 +8,18 @@ from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 
+from leadhub.leads.models import Lead, LeadStatus
+from routing.admin import RoutedLeadAdmin
+from routing.engine import RuleError, parse_condition
 from sla.models import (
     BusinessCalendar,
     BusinessHours,
     Event,
     Notification,
     SlackWebhook,
+    SlaClock,
+    SlaPolicy,
+    SlaStep,
     WebhookSubscription,
     check_business_hours,
 )
@@ -125,3 +131,118 @@ class BusinessCalendarAdmin(admin.ModelAdmin):
     list_select_related = ["holiday_calendar"]
     search_fields = ["name"]
     inlines = [BusinessHoursInline]
+
+
+class SlaStepInline(admin.TabularInline):
+    model = SlaStep
+    extra = 0
+    fields = ["position", "action", "minutes", "times"]
+
+
+class SlaPolicyForm(forms.ModelForm):
+    class Meta:
+        model = SlaPolicy
+        fields = [
+            "name",
+            "active",
+            "priority",
+            "condition",
+            "calendar",
+            "accept_minutes",
+            "touch_minutes",
+            "pause_statuses",
+        ]
+
+    def clean_pause_statuses(self) -> list:
+        value = self.cleaned_data.get("pause_statuses") or []
+        if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
+            raise forms.ValidationError('A list of lead statuses, e.g. ["nurture"].')
+        unknown = sorted(set(value) - {s.value for s in LeadStatus})
+        if unknown:
+            raise forms.ValidationError(f"Unknown lead statuses: {', '.join(unknown)}.")
+        return value
+
+    def clean_condition(self) -> dict:
+        value = self.cleaned_data.get("condition") or {}
+        try:
+            parse_condition(value, "condition")
+        except RuleError as exc:
+            raise forms.ValidationError(f"{exc.path}: {exc.message}") from None
+        return value
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("accept_minutes") is None and data.get("touch_minutes") is None:
+            raise forms.ValidationError("Give an accept window, a first-touch window, or both.")
+        return data
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(admin.ModelAdmin):
+    """What each lead's owner owes it, and the ladder when they miss it."""
+
+    form = SlaPolicyForm
+    list_display = ["name", "priority", "active", "accept_minutes", "touch_minutes", "calendar"]
+    list_editable = ["priority", "active"]
+    list_select_related = ["calendar"]
+    search_fields = ["name"]
+    inlines = [SlaStepInline]
+
+
+@admin.register(SlaStep)
+class SlaStepAdmin(admin.ModelAdmin):
+    """Steps are edited on their policy's page; this is the list across policies."""
+
+    list_display = ["policy", "position", "action", "minutes", "times"]
+    list_select_related = ["policy"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(SlaClock)
+class SlaClockAdmin(admin.ModelAdmin):
+    """Every clock, running or ended. Clocks are moved by the services, never by hand."""
+
+    list_display = ["lead", "kind", "rep", "status", "due_at", "next_at", "breaches", "end_reason"]
+    list_filter = ["status", "kind", "policy"]
+    list_select_related = ["lead", "rep__user", "policy"]
+    search_fields = ["lead__email", "lead__last_name", "rep__user__username"]
+    raw_id_fields = ["lead", "rep", "pool", "policy"]
+    date_hierarchy = "due_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class SlaClockInline(admin.TabularInline):
+    model = SlaClock
+    verbose_name_plural = "SLA clocks"
+    fields = ["kind", "rep", "policy", "status", "started_at", "due_at", "ended_at", "end_reason"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["started_at", "id"]
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SlaClock]:
+        return super().get_queryset(request).select_related("rep__user", "policy")
+
+
+class SlaLeadAdmin(RoutedLeadAdmin):
+    """The lead page with its SLA clocks under the routing decisions."""
+
+    def get_inlines(self, request: HttpRequest, obj: Lead | None) -> list:
+        return [] if obj is None else [*super().get_inlines(request, obj), SlaClockInline]
+
+
+admin.site.unregister(Lead)
+admin.site.register(Lead, SlaLeadAdmin)

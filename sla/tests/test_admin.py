@@ -85,3 +85,60 @@ def test_a_slack_webhook_belongs_to_a_rep_or_a_team(admin_client):
         reverse("admin:sla_slackwebhook_add"), {"url": "https://hooks.slack.example/x"}
     )
     assert "A Slack webhook belongs to a rep or to a team." in response.content.decode()
+
+
+def policy_form(**fields) -> dict:
+    data = {
+        "name": "Demo requests",
+        "active": "on",
+        "priority": "10",
+        "condition": '{"field": "source", "op": "eq", "value": "demo"}',
+        "accept_minutes": "5",
+        "touch_minutes": "",
+        "pause_statuses": "[]",
+        "steps-TOTAL_FORMS": "1",
+        "steps-INITIAL_FORMS": "0",
+        "steps-0-position": "1",
+        "steps-0-action": "remind",
+        "steps-0-minutes": "2",
+        "steps-0-times": "1",
+    }
+    return {**data, **fields}
+
+
+def test_an_sla_policy_is_saved_with_its_steps_and_a_bad_one_names_the_field(admin_client):
+    from sla.models import SlaPolicy
+
+    url = reverse("admin:sla_slapolicy_add")
+    bad = admin_client.post(
+        url,
+        policy_form(
+            condition='{"field": "source", "op": "sounds_like", "value": "x"}',
+            pause_statuses='["sleeping"]',
+        ),
+    )
+    assert bad.status_code == 200
+    errors = bad.context["adminform"].form.errors
+    assert "sounds_like" in errors["condition"][0]
+    assert errors["pause_statuses"] == ["Unknown lead statuses: sleeping."]
+    assert not SlaPolicy.objects.exists()
+
+    assert admin_client.post(url, policy_form()).status_code == 302
+    policy = SlaPolicy.objects.get()
+    assert list(policy.steps.values_list("action", "minutes")) == [("remind", 2)]
+
+
+def test_the_lead_page_shows_its_sla_clocks(admin_client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from leadhub.leads.tests.factories import LeadFactory
+    from sla.models import SlaClock
+
+    lead = LeadFactory()
+    due = timezone.now() + timedelta(minutes=5)
+    SlaClock.objects.create(lead=lead, kind="accept", due_at=due, next_at=due)
+    page = admin_client.get(reverse("admin:leads_lead_change", args=[lead.pk]))
+    assert page.status_code == 200
+    assert "SLA clocks" in page.content.decode() and "Accept" in page.content.decode()
