@@ -34,5 +34,6 @@ urlpatterns = [
     path("api/leads/<int:pk>/decision/", LeadDecisionView.as_view(), name="lead-decision"),
     path("api/leads/<int:pk>/reassign/", LeadReassignView.as_view(), name="lead-reassign"),
     path("api/", include(router.urls)),
+    path("", include("leadhub.web.urls")),
     path("", include("leadhub.leads.urls")),
 ]

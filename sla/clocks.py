@@ -209,7 +209,9 @@ def on_routed(lead: Lead, decision: Decision, now: datetime | None = None) -> li
     policy's accept and touch clocks for an owner; a claim clock in a claim queue). After an
     SLA step the new clocks carry the old ones' breach counts, so the ladder goes on."""
     now = now or timezone.now()
-    old = _live(lead)
+    # A lead routed automatically was new: it has no live clocks (every way out of an owner
+    # or a queue ends them), so the hot path skips the look.
+    old = [] if decision.kind == Decision.Kind.AUTO else _live(lead)
     carried = {c.kind: c.breaches for c in old} if decision.kind == Decision.Kind.SLA else {}
     _end(old, Status.STOPPED, f"lead {decision.get_kind_display().lower()}", now)
     new: list[SlaClock] = []

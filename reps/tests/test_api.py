@@ -23,7 +23,7 @@ def world():
     """Team A: a manager and two reps; team B: a manager. Plus RevOps and staff users."""
     team_a, team_b = TeamFactory(name="A"), TeamFactory(name="B")
     revops = UserFactory(username="revops")
-    revops.groups.add(Group.objects.create(name="RevOps"))
+    revops.groups.add(Group.objects.get_or_create(name="RevOps")[0])
     return {
         "rep": RepFactory(team=team_a, user__username="rep"),
         "teammate": RepFactory(team=team_a, user__username="teammate"),

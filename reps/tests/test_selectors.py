@@ -191,7 +191,7 @@ def test_visibility_revops_everyone_manager_their_team_rep_themself():
     rep = RepFactory(team=team)
     stranger = RepFactory(team=other_team)
     revops = UserFactory()
-    revops.groups.add(Group.objects.create(name="RevOps"))
+    revops.groups.add(Group.objects.get_or_create(name="RevOps")[0])
     retired = RepFactory(team=team, role="manager", active=False)
 
     def seen(user) -> set[int]:

@@ -17,7 +17,7 @@ def world():
     """Team A: a manager and two reps in a pool; team B: a manager and a rep; RevOps."""
     team_a, team_b = TeamFactory(name="A"), TeamFactory(name="B")
     revops = UserFactory(username="revops")
-    revops.groups.add(Group.objects.create(name="RevOps"))
+    revops.groups.add(Group.objects.get_or_create(name="RevOps")[0])
     world = {
         "rep": RepFactory(team=team_a, user__username="rep"),
         "other_rep": RepFactory(team=team_a, user__username="other_rep"),

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class WebConfig(AppConfig):
+    name = "leadhub.web"
+    label = "web"
+    verbose_name = "Pages for reps and managers"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_save
+
+        from leadhub.web import roles
+        from reps.models import Rep
+
+        post_save.connect(roles.sync_rep_groups, sender=Rep, dispatch_uid="web.sync_rep_groups")
