@@ -178,7 +178,15 @@ if TESTING:
     # Password hashing is deliberately slow; tests need it to be checked, not slow.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Development keeps every email as a file in var/mail/ (the demo's history alone would flood
+# a console); production sets an SMTP (or other) backend.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.filebased.EmailBackend",
+)
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "leadhub@localhost")
 
 # --- API --------------------------------------------------------------------------------
