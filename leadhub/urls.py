@@ -14,7 +14,16 @@ from routing.api import (
     RuleViewSet,
     TerritoryViewSet,
 )
-from sla.api import NotificationViewSet
+from sla.api import (
+    LeadAcceptView,
+    LeadClaimView,
+    LeadDeclineView,
+    LeadReleaseView,
+    LeadStatusView,
+    LeadTouchView,
+    NotificationViewSet,
+    QueueListView,
+)
 
 router = DefaultRouter()
 router.register("leads", LeadViewSet, basename="lead")
@@ -33,6 +42,13 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/leads/<int:pk>/decision/", LeadDecisionView.as_view(), name="lead-decision"),
     path("api/leads/<int:pk>/reassign/", LeadReassignView.as_view(), name="lead-reassign"),
+    path("api/leads/<int:pk>/accept/", LeadAcceptView.as_view(), name="lead-accept"),
+    path("api/leads/<int:pk>/decline/", LeadDeclineView.as_view(), name="lead-decline"),
+    path("api/leads/<int:pk>/touch/", LeadTouchView.as_view(), name="lead-touch"),
+    path("api/leads/<int:pk>/status/", LeadStatusView.as_view(), name="lead-status"),
+    path("api/leads/<int:pk>/claim/", LeadClaimView.as_view(), name="lead-claim"),
+    path("api/leads/<int:pk>/release/", LeadReleaseView.as_view(), name="lead-release"),
+    path("api/queues/", QueueListView.as_view(), name="queue-list"),
     path("api/", include(router.urls)),
     path("", include("leadhub.web.urls")),
     path("", include("leadhub.leads.urls")),

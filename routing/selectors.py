@@ -5,13 +5,23 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from leadhub.leads.models import Lead
 from reps.models import Rep
 from reps.selectors import rep_of, rep_snapshots, user_sees_everything
 from routing import engine
-from routing.models import Pool, PoolState, Publication, Rule, RuleSet, Territory
+from routing.models import (
+    Decision,
+    Pool,
+    PoolMember,
+    PoolState,
+    Publication,
+    Rule,
+    RuleSet,
+    Territory,
+)
 
 # Conversion rates for performance-weighted pools look back this far.
 PERFORMANCE_WINDOW = timedelta(days=90)
@@ -200,3 +210,74 @@ def user_may_reassign(user, lead: Lead, rep: Rep) -> bool:
         return False
     team_id = lead.owner.team_id if lead.owner_id else rep.team_id
     return me.team_id == team_id
+
+
+# --- Claim queues, as the people working them see them ----------------------------------
+
+
+def claim_queue_of(lead_id: int) -> Pool | None:
+    """The claim queue the lead waits in, or was claimed from: its effective decision's
+    pool when that pool is a claim queue."""
+    return (
+        Pool.objects.filter(method=Pool.Method.CLAIM_QUEUE)
+        .filter(
+            Exists(Decision.objects.filter(lead_id=lead_id, effective=True, pool=OuterRef("pk")))
+        )
+        .first()
+    )
+
+
+def claim_queues_for(user) -> QuerySet[Pool]:
+    """The claim queues ``user`` works or oversees, each annotated with ``waiting`` (its
+    queued leads): RevOps every queue; a rep the queues they are a member of (the listed
+    members, or for a queue with none the active reps of its team, as
+    ``routing.services.queue_members``); a manager those and their team's queues."""
+    waiting = (
+        Decision.objects.filter(pool=OuterRef("pk"), effective=True, lead__status="queued")
+        .order_by()
+        .values("pool")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    pools = (
+        Pool.objects.filter(method=Pool.Method.CLAIM_QUEUE)
+        .select_related("team")
+        .annotate(waiting=Coalesce(Subquery(waiting), 0))
+        .order_by("name", "pk")
+    )
+    if user_sees_everything(user):
+        return pools
+    me = rep_of(user)
+    if me is None:
+        return pools.none()
+    listed = Exists(PoolMember.objects.filter(pool=OuterRef("pk")))
+    member = Exists(PoolMember.objects.filter(pool=OuterRef("pk"), rep=me)) | (
+        ~listed & Q(team_id=me.team_id)
+    )
+    if me.role == Rep.Role.MANAGER:
+        return pools.filter(member | Q(team_id=me.team_id))
+    return pools.filter(member)
+
+
+def leads_in_claim_queues_of(user) -> QuerySet[Lead]:
+    """Leads waiting in (or claimed from) the claim queues ``user`` works or oversees: a
+    member must see a queued lead to claim it, and whoever lost the race to see who won."""
+    return Lead.objects.filter(
+        Exists(
+            Decision.objects.filter(
+                lead=OuterRef("pk"), effective=True, pool__in=claim_queues_for(user).values("pk")
+            )
+        )
+    )
+
+
+def queued_leads(pool: Pool) -> QuerySet[Lead]:
+    """The leads waiting in ``pool``, oldest first, each annotated with ``waiting_since``
+    (when its queueing decision was made)."""
+    queued_at = Decision.objects.filter(lead=OuterRef("pk"), effective=True).values("created_at")
+    return (
+        Lead.objects.filter(status="queued")
+        .filter(Exists(Decision.objects.filter(lead=OuterRef("pk"), effective=True, pool=pool)))
+        .annotate(waiting_since=Subquery(queued_at[:1]))
+        .order_by("waiting_since", "pk")
+    )

@@ -1,7 +1,11 @@
-"""REST endpoints for a rep's own in-app notifications: the list (unread first) and marking
-one read. Another rep's notification is a 404, never a 403, so its existence does not leak;
+"""REST endpoints for the people working leads: a rep's own in-app notifications (the list,
+unread first, and marking one read), the work on a lead (accept, decline, touch, status,
+claim, release) and the claim queues with their waiting leads.
+
+Another rep's notification or lead is a 404, never a 403, so its existence does not leak;
 intake keys may do nothing here."""
 
+from django.db.models import OuterRef, Prefetch, Subquery
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -9,19 +13,54 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from leadhub.leads.auth import intake_key_of
-from sla.models import Notification
+from leadhub.leads.intake import LeadDataError
+from leadhub.leads.models import Lead
+from leadhub.leads.selectors import leads_visible_to
+from reps.models import Rep
+from reps.selectors import rep_of, user_sees_everything
+from routing.models import Decision
+from routing.selectors import (
+    claim_queue_of,
+    claim_queues_for,
+    leads_in_claim_queues_of,
+    queued_leads,
+)
+from routing.services import queue_members
+from sla.models import Notification, SlaClock
 from sla.selectors import notifications_of
+from sla.serializers import (
+    LEADS_PER_QUEUE,
+    DeclineSerializer,
+    LeadRoutedSerializer,
+    LeadWorkSerializer,
+    QueueSerializer,
+    StatusSerializer,
+    TouchSerializer,
+)
 from sla.services import notification_mark_read
+from sla.work import (
+    WorkError,
+    lead_accept,
+    lead_claim,
+    lead_decline,
+    lead_log_touch,
+    lead_release,
+    lead_set_status,
+)
 
 NOT_FOUND = OpenApiResponse(description="No such notification, or not one of yours.")
 
 
-class NotificationAccess(permissions.BasePermission):
+class PersonAccess(permissions.BasePermission):
+    """Signed-in people; an intake key is a 403 (it may only create leads)."""
+
     message = "An intake key may only create leads."
 
     def has_permission(self, request, view) -> bool:
@@ -44,7 +83,7 @@ class NotificationSerializer(serializers.ModelSerializer):
     )
 )
 class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    permission_classes = [NotificationAccess]
+    permission_classes = [PersonAccess]
     serializer_class = NotificationSerializer
     filter_backends = []
 
@@ -57,3 +96,214 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def read(self, request, pk=None):
         note = notification_mark_read(notification=self.get_object())
         return Response(NotificationSerializer(note).data)
+
+
+# --- A rep's work on a lead ---------------------------------------------------------------
+#
+# Each action first finds the lead among those the user may see (the leads of their role,
+# plus those waiting in or claimed from a claim queue they work): anything else is a 404,
+# as a missing lead. A lead they see but may not act on is a 403 naming who may. Then the
+# service decides: a refusal of the lead's state is a 409, bad input a 400 naming the field.
+
+NO_LEAD = OpenApiResponse(description="No such lead, or not one you may see.")
+NOT_YOURS = OpenApiResponse(description="You see the lead but may not do this to it.")
+REFUSED = OpenApiResponse(
+    OpenApiTypes.OBJECT, description='{"detail": why}: the lead\'s state does not allow it.'
+)
+BAD_INPUT = OpenApiResponse(OpenApiTypes.OBJECT, description="{field: [reasons]}")
+
+
+def _lead_for(user, pk: int) -> Lead:
+    visible = leads_visible_to(user).filter(pk=pk).exists() or (
+        leads_in_claim_queues_of(user).filter(pk=pk).exists()
+    )
+    if not visible:
+        raise NotFound()
+    return Lead.objects.get(pk=pk)
+
+
+def _answer(lead_id: int, decision: Decision | None = None) -> Response:
+    live = SlaClock.objects.filter(
+        status__in=(SlaClock.Status.RUNNING, SlaClock.Status.PAUSED)
+    ).order_by("due_at", "pk")
+    lead = Lead.objects.prefetch_related(
+        Prefetch("sla_clocks", queryset=live, to_attr="live_clocks")
+    ).get(pk=lead_id)
+    if decision is None:
+        return Response(LeadWorkSerializer(lead).data)
+    return Response(LeadRoutedSerializer(lead, context={"decision": decision}).data)
+
+
+class _LeadWorkView(APIView):
+    """Find the lead, check who may act, parse the body, call the service, answer."""
+
+    permission_classes = [PersonAccess]
+    input_serializer: type[serializers.Serializer] | None = None
+
+    # The 403's detail when ``may_act`` says no.
+    refusal = ""
+
+    def may_act(self, user, me: Rep | None, lead: Lead) -> bool:
+        """The lead's owner (the status and claim views say otherwise)."""
+        return me is not None and lead.owner_id == me.pk
+
+    def perform(self, lead: Lead, me: Rep | None, data: dict, actor) -> Decision | None:
+        raise NotImplementedError
+
+    def post(self, request, pk: int) -> Response:
+        lead = _lead_for(request.user, pk)
+        me = rep_of(request.user)
+        if not self.may_act(request.user, me, lead):
+            raise PermissionDenied(self.refusal)
+        data: dict = {}
+        if self.input_serializer is not None:
+            serializer = self.input_serializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            data = serializer.validated_data
+        try:
+            decision = self.perform(lead, me, data, request.user)
+        except LeadDataError as exc:
+            raise serializers.ValidationError(exc.errors) from exc
+        except WorkError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return _answer(lead.pk, decision)
+
+
+def _work_schema(description: str, request=None, response=LeadWorkSerializer):
+    responses = {200: response, 403: NOT_YOURS, 404: NO_LEAD, 409: REFUSED}
+    if request is not None:
+        responses[400] = BAD_INPUT
+    return extend_schema(request=request, responses=responses, description=description)
+
+
+class LeadAcceptView(_LeadWorkView):
+    refusal = "Only the lead's owner can accept it."
+
+    @_work_schema("The owner takes the lead on: it becomes accepted; its accept clock is met.")
+    def post(self, request, pk: int) -> Response:
+        return super().post(request, pk)
+
+    def perform(self, lead, me, data, actor):
+        lead_accept(lead_id=lead.pk, rep=me, actor=actor)
+
+
+class LeadDeclineView(_LeadWorkView):
+    refusal = "Only the lead's owner can decline it."
+    input_serializer = DeclineSerializer
+
+    @_work_schema(
+        "The owner says no, with a reason: the lead is routed again without them (to "
+        "triage when nobody is left). Returns the lead and its new decision.",
+        request=DeclineSerializer,
+        response=LeadRoutedSerializer,
+    )
+    def post(self, request, pk: int) -> Response:
+        return super().post(request, pk)
+
+    def perform(self, lead, me, data, actor):
+        return lead_decline(lead_id=lead.pk, rep=me, reason=data["reason"], actor=actor)
+
+
+class LeadTouchView(_LeadWorkView):
+    refusal = "Only the lead's owner can log a touch."
+    input_serializer = TouchSerializer
+
+    @_work_schema(
+        "The owner logs a call, an email or a meeting. The first stamps first_touch_at and "
+        "meets the touch clock; an assigned or accepted lead becomes contacted.",
+        request=TouchSerializer,
+    )
+    def post(self, request, pk: int) -> Response:
+        return super().post(request, pk)
+
+    def perform(self, lead, me, data, actor):
+        lead_log_touch(lead_id=lead.pk, rep=me, kind=data["kind"], note=data["note"], actor=actor)
+
+
+class LeadStatusView(_LeadWorkView):
+    refusal = "Only the lead's owner, their team's manager and RevOps change its status."
+    input_serializer = StatusSerializer
+
+    def may_act(self, user, me, lead) -> bool:
+        if user_sees_everything(user) or super().may_act(user, me, lead):
+            return True
+        if me is None or me.role != Rep.Role.MANAGER:
+            return False
+        if lead.owner_id is not None:
+            return lead.owner.team_id == me.team_id
+        queue = claim_queue_of(lead.pk)
+        return queue is not None and queue.team_id == me.team_id
+
+    @_work_schema(
+        "Move the lead along its lifecycle (contacted, qualified, converted, disqualified, "
+        "junk, nurture): the owner, their team's manager (of an unowned queued lead, the "
+        "queue's team's), RevOps. Statuses routing sets, and accepted, are a 400.",
+        request=StatusSerializer,
+    )
+    def post(self, request, pk: int) -> Response:
+        return super().post(request, pk)
+
+    def perform(self, lead, me, data, actor):
+        lead_set_status(lead_id=lead.pk, status=data["status"], reason=data["reason"], actor=actor)
+
+
+class LeadClaimView(_LeadWorkView):
+    refusal = "Only the members of the lead's claim queue can claim it."
+
+    def may_act(self, user, me, lead) -> bool:
+        queue = claim_queue_of(lead.pk)
+        # A lead in no queue is a 409 (perform), to whoever sees it.
+        return queue is None or (me is not None and me.pk in queue_members(queue))
+
+    @_work_schema(
+        "A member of the lead's claim queue takes it: it is assigned to them. A lead "
+        "already claimed is a 409 naming who has it; so is holding the queue's claim limit.",
+        response=LeadRoutedSerializer,
+    )
+    def post(self, request, pk: int) -> Response:
+        return super().post(request, pk)
+
+    def perform(self, lead, me, data, actor):
+        if me is None or claim_queue_of(lead.pk) is None:
+            raise WorkError("This lead is not in a claim queue.")
+        return lead_claim(lead_id=lead.pk, rep=me, actor=actor)
+
+
+class LeadReleaseView(_LeadWorkView):
+    refusal = "Only the rep holding the lead can release it."
+
+    @_work_schema(
+        "The rep who claimed the lead gives it back to its queue (before working it): "
+        "queued again, with a new claim clock.",
+        response=LeadRoutedSerializer,
+    )
+    def post(self, request, pk: int) -> Response:
+        return super().post(request, pk)
+
+    def perform(self, lead, me, data, actor):
+        return lead_release(lead_id=lead.pk, rep=me, actor=actor)
+
+
+class QueueListView(APIView):
+    permission_classes = [PersonAccess]
+
+    @extend_schema(
+        responses={200: QueueSerializer(many=True)},
+        description="The claim queues you work (a manager: also their team's; RevOps: all), "
+        f"each with its count of waiting leads and the oldest {LEADS_PER_QUEUE} of them, "
+        "oldest first, with when each claim clock runs out.",
+    )
+    def get(self, request) -> Response:
+        claim_due = SlaClock.objects.filter(
+            lead=OuterRef("pk"),
+            kind=SlaClock.Kind.CLAIM,
+            status__in=(SlaClock.Status.RUNNING, SlaClock.Status.PAUSED),
+        ).order_by("-started_at", "-pk")
+        queues = list(claim_queues_for(request.user))
+        for queue in queues:
+            queue.waiting_leads = list(
+                queued_leads(queue).annotate(claim_due_at=Subquery(claim_due.values("due_at")[:1]))[
+                    :LEADS_PER_QUEUE
+                ]
+            )
+        return Response(QueueSerializer(queues, many=True).data)
