@@ -638,7 +638,11 @@ def lead_claim(*, lead_id: int, rep: Rep, actor=None) -> Decision:
         limit = pool_settings_from(pool.settings, {}).claim_limit
         if limit:
             held = Decision.objects.filter(
-                kind=Decision.Kind.CLAIM, effective=True, rep=rep, lead__status="assigned"
+                kind=Decision.Kind.CLAIM,
+                effective=True,
+                rep=rep,
+                pool=pool,
+                lead__status="assigned",
             ).count()
             if held >= limit:
                 raise RoutingError(

@@ -79,10 +79,14 @@ def lead_log_touch(*, lead_id: int, rep: Rep, kind: str, note: str = "", actor=N
 
 
 def lead_set_status(*, lead_id: int, status: str, reason: str = "", actor=None) -> Lead:
-    """Move the lead along its lifecycle (qualified, converted, disqualified, nurture...).
-    Statuses that routing owns (assigned, queued) are refused here."""
-    if status in {"assigned", "queued", "new"}:
+    """Move the lead along its lifecycle (contacted, qualified, converted, disqualified,
+    nurture...). Statuses routing owns (new, queued, assigned, triage: they move the owner,
+    the queue and the clocks with them) are refused here, and so is ``accepted``, which is
+    the owner's own step (``lead_accept``)."""
+    if status in {"assigned", "queued", "new", "triage"}:
         raise WorkError(f"{status!r} is set by routing, not by hand.")
+    if status == "accepted":
+        raise WorkError("Only the owner accepts a lead (accept it instead).")
     with transaction.atomic():
         lead = Lead.objects.select_for_update().get(pk=lead_id)
         try:

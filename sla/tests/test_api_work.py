@@ -32,7 +32,7 @@ def world():
     robin, French ones wait in the queue. An SLA policy: accept in 5, touch in 15."""
     team_a, team_b = TeamFactory(name="A"), TeamFactory(name="B")
     revops = UserFactory(username="revops")
-    revops.groups.add(Group.objects.create(name="RevOps"))
+    revops.groups.add(Group.objects.get_or_create(name="RevOps")[0])
     world = {
         "rep": RepFactory(
             team=team_a, user__username="rep", user__first_name="Ann", user__last_name="Lee"
