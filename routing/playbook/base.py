@@ -1,10 +1,11 @@
 """The playbook's shared pieces: the error and report types, the checker that collects
-every error with its place, and the parsers the sections share."""
+every error with its place, the parsers the sections share, and the registry of the
+sections upper apps add (``Section``, ``register_section``)."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, Protocol
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -166,3 +167,68 @@ def convert(check: Checker, where: str, value: Any, parse: Callable[[Any], Any])
     except (TypeError, ValueError) as exc:
         check.error(where, f"{value!r} is not valid ({exc}).")
         return None
+
+
+class Refer(Protocol):
+    """Checks a reference by name (``refer(where, "EMEA", "team")``): the name of an entry
+    of the file or of a row already stored, else an error at ``where`` and None. ``None``
+    is no reference, and fine unless ``optional=False``."""
+
+    def __call__(
+        self, where: str, value: Any, kind: str, *, optional: bool = True
+    ) -> str | None: ...
+
+
+@dataclass
+class Written:
+    """What an import has written so far, by natural key, for the sections that follow."""
+
+    actor: Any
+    now: datetime
+    teams: dict[str, Any]
+    holiday_calendars: dict[str, Any]
+    reps: dict[str, Any]
+    pools: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Section:
+    """A playbook section that an upper app adds, registered from its ``AppConfig.ready()``
+    (routing may not import them). It comes after routing's own sections, in the order of
+    registration, and works like them:
+
+    - ``export()``: the entries as plain data, in a fixed order (the same bytes each time);
+    - ``check(checker, data, refer)``: reads ``data[name]``, reports every error through
+      ``checker`` with the entry and the field, writes nothing, and returns the plan that
+      ``write`` gets;
+    - ``write(plan, written)``: writes the plan, in the import's transaction, after
+      routing's sections and before the rules are published; a ``ValidationError`` here
+      fails the whole import;
+    - ``kind`` and ``stored()``: when other entries refer to this section's by name (its
+      ``key``), what a reference is called in errors and the names already stored;
+    - ``count(plan)``: how many entries the import report mentions.
+    """
+
+    name: str
+    export: Callable[[], Any]
+    check: Callable[[Checker, Mapping[str, Any], Refer], Any]
+    write: Callable[[Any, Written], None]
+    kind: str | None = None
+    key: str = "name"
+    stored: Callable[[], Iterable[str]] | None = None
+    count: Callable[[Any], int] = len
+
+
+_registry: dict[str, Section] = {}
+
+
+def register_section(section: Section) -> None:
+    """Add (or, registered again under its name, replace) a section of the playbook."""
+    if section.name in SECTIONS or section.name == "format":
+        raise ValueError(f"{section.name!r} is one of routing's own playbook sections.")
+    _registry[section.name] = section
+
+
+def extra_sections() -> tuple[Section, ...]:
+    """The sections registered by upper apps, in the order they were registered."""
+    return tuple(_registry.values())

@@ -26,6 +26,7 @@ from routing.playbook.base import (
     SECTIONS,
     Checker,
     convert,
+    extra_sections,
     names_of,
     parse_date,
     parse_instant,
@@ -77,14 +78,18 @@ class Plan:
     rules: list[dict[str, Any]] = field(default_factory=list)
     scoring_rules: list[dict[str, Any]] = field(default_factory=list)
     pipeline: dict[str, Any] | None = None
+    # The registered sections' plans, by section name.
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def playbook_check(data: Any) -> tuple[Plan, list[str]]:
+    """The file read into a ``Plan``, with every error found (none: it imports)."""
     check = Checker()
     plan = Plan()
     if not isinstance(data, dict):
         return plan, ["The playbook must be a mapping of sections (see docs/playbook.md)."]
-    for name in sorted(set(data) - {"format", *SECTIONS}):
+    extra = extra_sections()
+    for name in sorted(set(data) - {"format", *SECTIONS, *(s.name for s in extra)}):
         check.error(name, "unknown section.")
     if data.get("format", FORMAT) != FORMAT:
         check.error("format", f"this LeadHub reads format {FORMAT}, not {data['format']!r}.")
@@ -100,6 +105,11 @@ def playbook_check(data: Any) -> tuple[Plan, list[str]]:
         "territory": set(names_of(data, "territories"))
         | set(Territory.objects.values_list("name", flat=True)),
     }
+    for section in extra:
+        if section.kind is not None:
+            stored = set(section.stored()) if section.stored is not None else set()
+            known[section.kind] = set(names_of(data, section.name, section.key)) | stored
+            check.unique(section.name, names_of(data, section.name, section.key))
 
     def ref(where: str, value: Any, kind: str, *, optional: bool = True) -> str | None:
         if value is None and optional:
@@ -320,6 +330,9 @@ def playbook_check(data: Any) -> tuple[Plan, list[str]]:
         if check.fields("pipeline", pipeline, required, set()):
             check.model("pipeline", PipelineSettings(**pipeline), [])
             plan.pipeline = dict(pipeline)
+
+    for section in extra:
+        plan.extra[section.name] = section.check(check, data, ref)
     return plan, check.errors
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from leadhub.leads.models import PipelineSettings, ScoringRule
 from reps.models import HolidayCalendar, Rep, Skill, Team
 from routing.models import Pool, Rule, Territory
-from routing.playbook.base import FORMAT, PlaybookError, instant, sorted_json
+from routing.playbook.base import FORMAT, PlaybookError, extra_sections, instant, sorted_json
 from routing.selectors import ruleset_in_force
 
 
@@ -82,7 +82,8 @@ def _export_rules() -> list[dict[str, Any]]:
 
 
 def playbook_export() -> dict[str, Any]:
-    """The routing set-up as plain data keyed by names; see docs/playbook.md."""
+    """The set-up as plain data keyed by names: routing's sections, then the registered
+    ones; see docs/playbook.md."""
     now = timezone.now()
     pipeline = PipelineSettings.load()
     return {
@@ -151,6 +152,7 @@ def playbook_export() -> dict[str, Any]:
             "nurture_below_score": pipeline.nurture_below_score,
             "routing_required_fields": list(pipeline.routing_required_fields),
         },
+        **{section.name: section.export() for section in extra_sections()},
     }
 
 

@@ -14,7 +14,13 @@ from reps.models import Holiday, HolidayCalendar, Rep, Skill, Team, TimeOff
 from reps.services import rep_create, rep_update, team_create, team_update, time_off_add
 from routing.config_services import Member, draft_rules_replace, pool_save, territory_save
 from routing.models import Pool, Territory
-from routing.playbook.base import IMPORT_NOTE, ImportReport, PlaybookError
+from routing.playbook.base import (
+    IMPORT_NOTE,
+    ImportReport,
+    PlaybookError,
+    Written,
+    extra_sections,
+)
 from routing.playbook.check import Plan, playbook_check
 from routing.services import RoutingError, ruleset_publish
 from routing.world import routing_changed
@@ -143,6 +149,12 @@ def _write(plan: Plan, actor: Any, now: datetime) -> int:
             setattr(pipeline, name, value)
         pipeline.save(update_fields=list(plan.pipeline))
 
+    written = Written(
+        actor=actor, now=now, teams=teams, holiday_calendars=calendars, reps=reps, pools=pools
+    )
+    for section in extra_sections():
+        section.write(plan.extra[section.name], written)
+
     return ruleset_publish(actor=actor, note=IMPORT_NOTE).version
 
 
@@ -159,11 +171,14 @@ def playbook_import(data: Any, *, dry_run: bool = False, actor: Any = None) -> I
         "pools": len(plan.pools),
         "territories": len(plan.territories),
         "rules": len(plan.rules),
+        **{s.name: s.count(plan.extra[s.name]) for s in extra_sections()},
     }
     try:
         with transaction.atomic():
             report.version = _write(plan, actor, timezone.now())
-            routing_changed()  # the bulk writes above send no model signals
+            # The bulk writes above send no model signals, and the registered sections'
+            # rows (SLA policies, calendars) are cached per process under the same token.
+            routing_changed()
             if dry_run:
                 transaction.set_rollback(True)
     except ValidationError as exc:
