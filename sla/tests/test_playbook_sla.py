@@ -277,3 +277,19 @@ def test_the_command_reports_the_sla_sections(setup, tmp_path, capsys):
     call_command("playbook", "import", str(path))
     out = capsys.readouterr().out
     assert "1 business_calendars, 2 sla_policies, 1 webhooks, 2 slack_webhooks" in out
+
+
+def test_the_example_in_the_docs_imports_its_sla_sections():
+    from pathlib import Path
+
+    text = Path(__file__).resolve().parents[2].joinpath("docs", "playbook.md").read_text()
+    example = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    report = playbook_import(playbook_load(example))
+    assert report.ok, report.errors
+    demo = SlaPolicy.objects.get(name="Demo requests")
+    assert [s.action for s in demo.steps.all()] == ["remind", "reassign", "escalate", "triage"]
+    content = SlaPolicy.objects.get(name="Content downloads")
+    assert content.calendar.holiday_calendar.name == "Germany"
+    assert BusinessHours.objects.filter(end=time(0)).count() == 1
+    assert WebhookSubscription.objects.get().team.name == "EMEA"
+    assert SlackWebhook.objects.get(name="Anna").rep.user.username == "anna"
