@@ -210,7 +210,7 @@ def _check_steps(check: Checker, where: str, steps: Any) -> list[SlaStep]:
         )
         errors = len(check.errors)
         check.model(here, row, ["policy"])
-        if row.times is not None and isinstance(row.times, int) and row.times < 1:
+        if isinstance(row.times, int) and row.times < 1:
             check.error(f"{here}.times", "must be 1 or more.")
         if len(check.errors) == errors:
             out.append(row)
