@@ -19,6 +19,7 @@ class SlaConfig(AppConfig):
             SlaStep,
             WebhookSubscription,
         )
+        from sla.playbook import register_sections
 
         lead_routed.connect(receivers.notify_routed, dispatch_uid="sla.notify_routed")
         leads_captured.connect(receivers.notify_captured, dispatch_uid="sla.notify_captured")
@@ -33,3 +34,5 @@ class SlaConfig(AppConfig):
             "sla.clocks",
         )
         lead_changed.connect(receivers.lead_changed, dispatch_uid="sla.lead_changed")
+        # The playbook is routing's; these sections are ours (see sla.playbook).
+        register_sections()

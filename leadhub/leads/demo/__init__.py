@@ -6,7 +6,7 @@ one rep on vacation now, one ramping up, and one at capacity (their max_open fil
 with as many open demo leads, before routing), accounts with domains and owners, a local
 enrichment table, scoring rules, two web forms, an intake key, a month of leads, and the
 routing playbook (demo/routing.py) that then routes the leads still new, each with its
-decision. The leads go
+decision, and then the SLA policies and their business calendar (demo/sla.py). The leads go
 through ``lead_capture`` like real ones (normalised, deduplicated, matched, enriched,
 scored, with events); only their timestamps are then moved back into the past month, the
 one thing the real pipeline cannot be asked to do.
@@ -16,7 +16,8 @@ database is looked at, so every fresh database gets the same company (lead times
 relative to the moment of seeding).
 
 Idempotent: set-up rows are created when missing, by natural key (team name, username,
-skill, calendar name and date, account name, domain, rule name, form slug, key name; a rep's
+skill, calendar name and date, account name, domain, rule name, form slug, key name, SLA
+policy and business calendar name; a rep's
 schedule when they have no working hours; the vacation when that rep has no current or
 coming time off), and never overwritten, so what
 RevOps change in the admin survives ``make run``. Leads are created only when no demo lead

@@ -33,6 +33,7 @@ from leadhub.leads.demo.data import (
 )
 from leadhub.leads.demo.plan import Plan, plan_company
 from leadhub.leads.demo.routing import route_new_leads, seed_routing
+from leadhub.leads.demo.sla import seed_sla
 from leadhub.leads.models import (
     Account,
     EnrichmentRecord,
@@ -83,6 +84,8 @@ def seed_demo() -> DemoSummary:
         summary.created.update(seed_routing())
         # After the full book: the rep at capacity is at capacity when the router looks.
         summary.created["leads routed"] += route_new_leads()
+        # After routing: the month of demo leads gets no clocks (see demo/sla.py).
+        summary.created.update(seed_sla())
     demo_leads = Lead.objects.filter(custom__demo=True)
     summary.leads = demo_leads.count()
     summary.statuses = dict(Counter(demo_leads.values_list("status", flat=True)).most_common())

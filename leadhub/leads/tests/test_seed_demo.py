@@ -15,6 +15,8 @@ from reps.availability import NO_NEEDS, Reason, rep_eligibility
 from reps.models import Holiday, HolidayCalendar, Rep, Team, TimeOff
 from reps.selectors import rep_snapshots
 from routing.models import Decision, Pool, Publication
+from sla.clocks import policy_for
+from sla.models import SlaClock, SlaPolicy
 
 REGION_ZONES = {"NA": ("America/",), "EMEA": ("Europe/",), "APAC": ("Asia/", "Australia/")}
 
@@ -30,6 +32,7 @@ def row_counts() -> dict[str, int]:
         *apps.get_app_config("leads").get_models(),
         *apps.get_app_config("reps").get_models(),
         *apps.get_app_config("routing").get_models(),
+        *apps.get_app_config("sla").get_models(),
         get_user_model(),
     ]
     return {m.__name__: m.objects.count() for m in models}
@@ -80,6 +83,7 @@ def test_seed_demo_builds_a_believable_company_and_a_second_run_changes_nothing(
     assert all(len(c) == 2 for c in countries)
 
     _assert_reps_are_scheduled(started)
+    _assert_sla_policies()
 
     counts = row_counts()
     again = seed()
@@ -132,6 +136,39 @@ def _assert_leads_are_routed(leads) -> None:
         .values_list("employees", flat=True)
     ) >= {e for e in big.values_list("lead__employees", flat=True)}
     assert Publication.objects.count() == 1
+
+
+def _assert_sla_policies() -> None:
+    """Demo requests: 5 / 15 minutes around the clock with the whole ladder; content
+    downloads: an hour of US business hours. No clock on the month of seeded leads."""
+    demo = SlaPolicy.objects.get(name="Demo requests")
+    assert (demo.accept_minutes, demo.touch_minutes, demo.calendar) == (5, 15, None)
+    assert list(demo.steps.values_list("action", "minutes", "times")) == [
+        ("remind", 2, 1),
+        ("reassign", 0, 2),
+        ("escalate", 0, 1),
+        ("triage", 0, 1),
+    ]
+    content = SlaPolicy.objects.get(name="Content downloads")
+    assert (content.accept_minutes, content.touch_minutes) == (None, 60)
+    calendar = content.calendar
+    assert (calendar.name, calendar.timezone) == ("US business hours", "America/New_York")
+    assert calendar.holiday_calendar.name == "United States"
+    assert set(calendar.hours.values_list("weekday", "start", "end")) == {
+        (day, time(9), time(17)) for day in range(5)
+    }
+    # The conditions pick the demo's own leads, as the clocks choose a policy.
+    leads = list(Lead.objects.filter(is_partial=False).order_by("pk"))
+    asked = next(lead for lead in leads if "demo_request" in lead.intent_signals)
+    download = next(
+        lead
+        for lead in leads
+        if lead.source == "content_download" and "demo_request" not in lead.intent_signals
+    )
+    now = timezone.now()
+    assert policy_for(asked, now).name == "Demo requests"
+    assert policy_for(download, now).name == "Content downloads"
+    assert not SlaClock.objects.exists()
 
 
 def _assert_reps_are_scheduled(started) -> None:

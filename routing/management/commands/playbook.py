@@ -1,5 +1,6 @@
 """``manage.py playbook export [--output FILE]`` and ``manage.py playbook import FILE
-[--dry-run]``: the routing set-up as one YAML file (docs/playbook.md)."""
+[--dry-run]``: the whole set-up (routing and the sections other apps register, such as
+SLA policies) as one YAML file (docs/playbook.md)."""
 
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from routing.playbook import (
 
 
 class Command(BaseCommand):
-    help = "Export or import the routing set-up as a playbook file (YAML)."
+    help = "Export or import the whole set-up as a playbook file (YAML)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
