@@ -1,5 +1,6 @@
 """manage.py seed_demo: the demo company (idempotent). See leadhub/leads/demo.py."""
 
+import logging
 import time
 from typing import Any
 
@@ -16,7 +17,15 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.monotonic()
-        s = seed_demo()
+        # Every seeded lead queues its tasks (routing, deliveries); django-q logs each at
+        # INFO, hundreds of lines that say nothing a person needs here.
+        queue_log = logging.getLogger("django-q")
+        level = queue_log.level
+        queue_log.setLevel(max(level, logging.WARNING))
+        try:
+            s = seed_demo()
+        finally:
+            queue_log.setLevel(level)
         created = ", ".join(f"{n} {what}" for what, n in s.created.items() if n) or "nothing"
         statuses = ", ".join(f"{n} {status}" for status, n in s.statuses.items())
         self.stdout.write(
