@@ -209,8 +209,8 @@ def _where(
             where.add(f"{rule} = %s", f.rule_name)
         else:
             where.add(
-                f"EXISTS (SELECT 1 FROM {DECISION} rd WHERE rd.lead_id = {lead}.id "
-                "AND rd.kind = 'auto' AND rd.rule_name = %s)",
+                f"(SELECT rd.rule_name FROM {DECISION} rd WHERE rd.lead_id = {lead}.id "
+                "AND rd.kind = 'auto' ORDER BY rd.id LIMIT 1) = %s",
                 f.rule_name,
             )
     return where
@@ -529,8 +529,12 @@ def conversion(f: MetricFilter, user) -> dict[str, Any]:
     by_rep = grouped("l.owner_id")
     names = _rep_names(r[0] for r in by_rep)
     reps = [row(rep_id=k, rep=names.get(k, "(unassigned)"))(*v) for k, *v in by_rep]
+    # A lead's routing path is its first automatic decision's rule (a lead routed again
+    # later must not count twice).
     by_rule = grouped(
-        "d.rule_name", f"LEFT JOIN {DECISION} d ON d.lead_id = l.id AND d.kind = 'auto'"
+        "d.rule_name",
+        f"LEFT JOIN {DECISION} d ON d.id = (SELECT MIN(fd.id) FROM {DECISION} fd "
+        "WHERE fd.lead_id = l.id AND fd.kind = 'auto')",
     )
     rules = [row(rule=k or NO_RULE)(*v) for k, *v in by_rule]
     sources = [row(source=k or "(none)")(*v) for k, *v in grouped("l.source")]
