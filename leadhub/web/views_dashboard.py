@@ -71,7 +71,8 @@ def dashboard(
             tables=tables,
             charts=dashboard_tables.charts(data),
             query=query.urlencode(),
-            reassign_form=ReassignForm(user=request.user),
+            # Evaluated once: a choices iterator would query again for every row.
+            reassign_choices=list(ReassignForm(user=request.user).fields["rep"].choices)[1:],
             open_statuses=OPEN_STATUSES,
         )
     status = 200 if form.is_valid() else 400
@@ -132,17 +133,16 @@ def _partial_data(f: metrics.MetricFilter, user, needed: str) -> dict[str, Any]:
     """The one metric a table needs, with empty stand-ins for the others (``build`` makes
     every table)."""
     empty: dict[str, Any] = {
-        "speed": {"overall": {m: {} for m in metrics.SPEED_MEASURES}, "daily": []},
+        "speed": {
+            "overall": {m: dict.fromkeys(("p50", "p90", "p95")) for m in metrics.SPEED_MEASURES},
+            "daily": [],
+        },
         "sla": {"by_policy": [], "by_team": [], "by_rep": [], "events": []},
         "acceptance": {"by_rep": [], "decline_reasons": []},
         "conversion": {"by_rep": [], "by_rule": [], "by_source": []},
         "fairness": [],
         "workload": {"reps": [], "queues": []},
     }
-    if needed == "speed":
-        empty["speed"]["overall"] = {
-            m: {"p50": None, "p90": None, "p95": None} for m in metrics.SPEED_MEASURES
-        }
     compute = METRICS[needed]
     if needed == "sla":
         empty["sla"] = metrics.sla(f, user, events_limit=0)
