@@ -5,6 +5,14 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from leadhub.leads.api import LeadViewSet
+from leadhub.web.api_metrics import (
+    AcceptanceMetricsView,
+    ConversionMetricsView,
+    FairnessMetricsView,
+    SlaMetricsView,
+    SpeedMetricsView,
+    WorkloadMetricsView,
+)
 from reps.api import RepViewSet, TeamViewSet
 from routing.api import (
     LeadDecisionView,
@@ -49,6 +57,12 @@ urlpatterns = [
     path("api/leads/<int:pk>/claim/", LeadClaimView.as_view(), name="lead-claim"),
     path("api/leads/<int:pk>/release/", LeadReleaseView.as_view(), name="lead-release"),
     path("api/queues/", QueueListView.as_view(), name="queue-list"),
+    path("api/metrics/speed/", SpeedMetricsView.as_view(), name="metrics-speed"),
+    path("api/metrics/sla/", SlaMetricsView.as_view(), name="metrics-sla"),
+    path("api/metrics/acceptance/", AcceptanceMetricsView.as_view(), name="metrics-acceptance"),
+    path("api/metrics/conversion/", ConversionMetricsView.as_view(), name="metrics-conversion"),
+    path("api/metrics/fairness/", FairnessMetricsView.as_view(), name="metrics-fairness"),
+    path("api/metrics/workload/", WorkloadMetricsView.as_view(), name="metrics-workload"),
     path("api/", include(router.urls)),
     path("", include("leadhub.web.urls")),
     path("", include("leadhub.leads.urls")),

@@ -260,6 +260,12 @@ class Decision(models.Model):
         indexes = [
             models.Index(fields=["pool", "created_at"]),
             models.Index(fields=["rep", "created_at"]),
+            # The dashboard's fairness: rotation decisions not refunded, by period and pool.
+            models.Index(
+                fields=["created_at", "pool"],
+                condition=models.Q(rotation=True, refunded_at=None),
+                name="decision_rotation_idx",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -235,6 +235,8 @@ class Lead(models.Model):
             # Reps' day and week counts (caps) read only recent assignments.
             models.Index(fields=["owner", "assigned_at"], name="lead_owner_assigned_idx"),
             models.Index(fields=["captured_at"]),
+            # The dashboard's acceptance: leads assigned in a period, whoever owns them.
+            models.Index(fields=["assigned_at"], name="lead_assigned_idx"),
             models.Index(fields=["source", "captured_at"]),
             # Plain twins of the unique partial indexes below, for the dedupe look-up: SQLite
             # uses a partial index only when the query spells its condition as literals,

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from leadhub.web import views
+from leadhub.web import views, views_dashboard
 
 app_name = "web"
 
@@ -13,4 +13,13 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("dashboard/", views_dashboard.dashboard, name="dashboard"),
+    path("dashboard/teams/<int:team_id>/", views_dashboard.dashboard, name="dashboard-team"),
+    path("dashboard/reps/<int:rep_id>/", views_dashboard.dashboard, name="dashboard-rep"),
+    path("dashboard/export/<slug:table>.csv", views_dashboard.export, name="dashboard-export"),
+    path(
+        "dashboard/leads/<int:lead_id>/reassign/",
+        views_dashboard.reassign,
+        name="dashboard-reassign",
+    ),
 ]
