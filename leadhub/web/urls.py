@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from leadhub.web import views
+from leadhub.web import views, views_queue
 
 app_name = "web"
 
@@ -13,4 +13,16 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # The rep's pages (views_queue).
+    path("queue/", views_queue.queue, name="queue"),
+    path("queue/poll/", views_queue.queue_poll, name="queue-poll"),
+    path("presence/", views_queue.presence, name="presence"),
+    path("leads/<int:pk>/", views_queue.lead_page, name="lead"),
+    path("leads/<int:pk>/<slug:action>/", views_queue.lead_act, name="lead-act"),
+    path("notifications/", views_queue.notifications, name="notifications"),
+    path(
+        "notifications/<int:pk>/read/",
+        views_queue.notification_read,
+        name="notification-read",
+    ),
 ]
