@@ -18,6 +18,7 @@ urlpatterns = [
     path("queue/poll/", views_queue.queue_poll, name="queue-poll"),
     path("presence/", views_queue.presence, name="presence"),
     path("leads/<int:pk>/", views_queue.lead_page, name="lead"),
+    path("leads/<int:pk>/actions/", views_queue.lead_more_actions, name="lead-more-actions"),
     path("leads/<int:pk>/<slug:action>/", views_queue.lead_act, name="lead-act"),
     path("notifications/", views_queue.notifications, name="notifications"),
     path(

@@ -39,6 +39,7 @@ class ClockView:
     badge: str
     due: str
     due_at: datetime
+    due_label: str
     clock: SlaClock
 
 
@@ -67,6 +68,7 @@ def clock_view(clock: SlaClock, now: datetime) -> ClockView:
         badge=badge,
         due=due,
         due_at=clock.due_at,
+        due_label=f"{localtime(clock.due_at):%Y-%m-%d %H:%M %Z}",
         clock=clock,
     )
 

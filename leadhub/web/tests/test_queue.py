@@ -25,6 +25,10 @@ def act(lead: Lead, action: str) -> str:
     return reverse("web:lead-act", args=[lead.pk, action])
 
 
+def more(lead: Lead) -> str:
+    return reverse("web:lead-more-actions", args=[lead.pk])
+
+
 def clock_of(lead: Lead, kind: str) -> SlaClock:
     return SlaClock.objects.filter(lead=lead, kind=kind).order_by("-pk").first()
 
@@ -88,6 +92,19 @@ def test_another_reps_lead_is_a_404_for_every_action(as_user, floor, action, who
     assert not LeadEvent.objects.filter(lead=lead, kind__in=["note", "declined"]).exists()
 
 
+def test_a_rows_other_actions_are_fetched_when_opened_and_linked_without_js(as_user, floor):
+    lead = floor.lead()
+    page = as_user(floor.ann).get(QUEUE).content.decode()
+    assert f'hx-get="{more(lead)}" hx-trigger="toggle once"' in page
+    assert f'<a href="{reverse("web:lead", args=[lead.pk])}">Decline, log a touch' in page
+    for action in ("decline", "touch", "note"):
+        assert (
+            f'action="{act(lead, action)}"' in as_user(floor.ann).get(more(lead)).content.decode()
+        )
+    assert as_user(floor.bob).get(more(lead)).status_code == 404
+    assert as_user(floor.manager).get(more(lead)).status_code == 404  # not in their queue
+
+
 def test_an_unknown_action_is_a_404(as_user, floor):
     lead = floor.lead()
     assert as_user(floor.ann).post(act(lead, "delete")).status_code == 404
@@ -100,7 +117,9 @@ def test_every_post_needs_the_csrf_token(floor):
     assert client.post(act(lead, "accept")).status_code == 403
     assert client.post(reverse("web:presence"), {"presence": "away"}).status_code == 403
     page = client.get(QUEUE).content.decode()
-    assert page.count('name="csrfmiddlewaretoken"') >= 5 and '"X-CSRFToken"' in page
+    assert page.count('name="csrfmiddlewaretoken"') >= 2 and '"X-CSRFToken"' in page
+    panel = client.get(more(lead)).content.decode()
+    assert panel.count('name="csrfmiddlewaretoken"') == 4
 
 
 def test_names_are_escaped(as_user, floor):
@@ -189,7 +208,7 @@ def test_status_offers_the_allowed_next_statuses_and_records_the_reason(as_user,
     lead = floor.lead()
     client = as_user(floor.ann)
     client.post(act(lead, "touch"), {"kind": "email"}, **HTMX)  # now contacted
-    row = client.get(QUEUE).content.decode()
+    row = client.get(more(lead), **HTMX).content.decode()
     select = row[row.index(f'id="status-new-{lead.pk}"') :].split("</select>")[0]
     assert 'value="qualified"' in select and 'value="disqualified"' in select
     assert 'value="converted"' not in select and 'value="assigned"' not in select
@@ -414,9 +433,10 @@ def test_every_field_on_the_queue_page_has_a_label(as_user, floor):
     client = as_user(floor.ann)
     client.post(act(lead, "accept"))
     page = client.get(QUEUE).content.decode()
+    panel = client.get(more(lead), **HTMX).content.decode()
     parser = Inputs()
-    parser.feed(page)
-    assert len(parser.fields) > 10
-    assert unlabelled(page) == []
+    parser.feed(page + panel)
+    assert len(parser.fields) >= 8
+    assert unlabelled(page) == [] and unlabelled(panel) == []
     notes = client.get(reverse("web:notifications")).content.decode()
     assert unlabelled(notes) == []
