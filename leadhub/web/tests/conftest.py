@@ -3,7 +3,8 @@
 of ann and bob, rules sending ``source=queue`` leads to the queue and the rest to the
 pool, and an SLA policy (accept in 5 minutes, first touch in 15)."""
 
-from datetime import UTC, datetime
+import itertools
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -21,6 +22,7 @@ from sla.models import SlaPolicy
 # Tuesday 24 November 2026, 15:00 UTC.
 T0 = datetime(2026, 11, 24, 15, tzinfo=UTC)
 HTMX = {"HTTP_HX_REQUEST": "true"}
+_PUBLISHED = itertools.count(1)
 
 
 class Floor:
@@ -61,7 +63,11 @@ class Floor:
             ruleset=draft, position=1, name="Everyone else", condition={}, action="pool",
             action_pool=self.pool,
         )  # fmt: skip
-        ruleset_publish()
+        # routing.selectors caches compiled rule sets by (pk, version, created_at): publish
+        # at an instant no other test uses, or another app's tests frozen at the same T0
+        # would be served these rules.
+        with time_machine.travel(T0 - timedelta(hours=1, microseconds=next(_PUBLISHED))):
+            ruleset_publish()
         SlaPolicy.objects.create(name="Standard", accept_minutes=5, touch_minutes=15)
 
     def lead(self, **fields) -> Lead:
