@@ -114,6 +114,7 @@ def main() -> None:
     parser.add_argument("--open", type=int, default=200, help="open leads of the rep")
     parser.add_argument("--history", type=int, default=20_000, help="closed leads of others")
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--profile", action="store_true", help="cProfile 10 page loads")
     args = parser.parse_args()
     os.environ["DEBUG"] = "false"
     warnings.filterwarnings("ignore", message="No directory at")
@@ -131,6 +132,13 @@ def run(args: argparse.Namespace) -> None:
     import django
 
     django.setup()
+    from django.conf import settings
+
+    # DEBUG off picks the manifest storage, which needs collectstatic; the plain storage
+    # builds the same URLs without a manifest (production's is a dict look-up, as cheap).
+    settings.STORAGES["staticfiles"]["BACKEND"] = (
+        "django.contrib.staticfiles.storage.StaticFilesStorage"
+    )
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
@@ -157,6 +165,17 @@ def run(args: argparse.Namespace) -> None:
                 samples.append(elapsed)
         return samples
 
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(10):
+            client.get("/queue/")
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+        return
     page = timed("/queue/", 200)
     with CaptureQueriesContext(connection) as queries:
         response = client.get("/queue/")
