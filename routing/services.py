@@ -24,6 +24,7 @@ from django.utils import timezone
 from leadhub.leads.models import OPEN_STATUSES, Lead, LeadEvent
 from leadhub.leads.services import (
     LeadTransitionError,
+    a_lead,
     lead_assign,
     lead_transition,
     lead_unassign,
@@ -351,7 +352,7 @@ def lead_reassign(*, lead_id: int, rep_id: int, actor, reason: str) -> Decision:
 def _reassign(lead: Lead, rep: Rep, *, actor, reason: str, now) -> Decision:
     rep_id = rep.pk
     if lead.status not in OPEN_STATUSES:
-        raise RoutingError(f"A {lead.status} lead cannot be reassigned.")
+        raise RoutingError(f"{a_lead(lead.status)} cannot be reassigned.")
     if lead.owner_id == rep_id:
         raise RoutingError(f"The lead is already {rep}'s.")
     snapshot = rep_snapshots(now=now, rep_ids=[rep_id])[rep_id]
@@ -475,7 +476,7 @@ def lead_decline(*, lead_id: int, rep_id: int, reason: str, actor=None) -> Decis
         if lead.owner_id != rep_id:
             raise RoutingError("Only the lead's owner can decline it.")
         if lead.status not in {"assigned", "accepted"}:
-            raise RoutingError(f"A {lead.status} lead cannot be declined.")
+            raise RoutingError(f"{a_lead(lead.status)} cannot be declined.")
         LeadEvent.objects.create(
             lead=lead,
             kind=LeadEvent.Kind.DECLINED,
@@ -673,8 +674,11 @@ def lead_release(*, lead_id: int, rep: Rep, actor=None) -> Decision:
         lead = Lead.objects.select_for_update(of=("self",)).get(pk=lead_id)
         if lead.owner_id != rep.pk:
             raise RoutingError("Only the rep holding the lead can release it.")
-        if lead.status not in {"assigned", "accepted"}:
-            raise RoutingError(f"A {lead.status} lead cannot be released.")
+        if lead.status != "assigned":
+            raise RoutingError(
+                f"{a_lead(lead.status)} cannot be released: only a claimed lead not yet "
+                "accepted goes back to its queue."
+            )
         pool = _queue_of(lead)
         if pool is None:
             raise RoutingError("This lead was not claimed from a queue.")

@@ -67,6 +67,10 @@ def forget() -> None:
     """Drop this process's copy (tests, and after a database is rebuilt under it)."""
     _local.entry = None
     _local.values = {}
+    # Compiled rule sets are kept per row identity; a test database reuses ids and times.
+    from routing import selectors
+
+    selectors._COMPILED.clear()
 
 
 def cached(key: str, load: Callable[[], Any]) -> Any:

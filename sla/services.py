@@ -22,7 +22,7 @@ from leadhub.leads.models import Lead
 from reps.models import Rep
 from routing.models import Decision
 from sla import delivery
-from sla.models import Event, Notification, WebhookSubscription, new_secret
+from sla.models import Event, Notification, SlaClock, WebhookSubscription, new_secret
 from sla.selectors import (
     DUE_STATUSES,
     REMOTE_CHANNELS,
@@ -327,30 +327,42 @@ def webhook_subscription_regenerate_secret(
     return subscription
 
 
-def notify_reminders(items: list[tuple[Any, Lead]], now) -> list[Notification]:
+def notify_reminders(items: list[tuple[dict[str, Any], Lead]], now) -> list[Notification]:
     """Tell each owner a deadline is coming (``sla.reminder``): in-app and email rows for a
-    whole sweep batch in one insert, delivered by the outbox sweep queued after commit."""
+    whole sweep batch in one insert, delivered by the outbox sweep queued after commit.
+    ``items`` pairs a clock's values (pk, kind, rep_id, due_at, minutes_left) with its lead."""
+    emails = dict(
+        Rep.objects.filter(pk__in={clock["rep_id"] for clock, _lead in items})
+        .exclude(user__email="")
+        .values_list("pk", "user__email")
+    )
+    kinds = dict(SlaClock.Kind.choices)
     rows = []
     for clock, lead in items:
-        rep = clock.rep
-        minutes = max(0, round((clock.due_at - now).total_seconds() / 60))
-        title = f"{clock.get_kind_display()} due in {minutes} min: {lead_name(lead)}"[:200]
+        title = (
+            f"{kinds.get(clock['kind'], clock['kind'])} due in {clock['minutes_left']} min: "
+            f"{lead_name(lead)}"
+        )[:200]
         payload = {
             "lead": {"id": lead.pk, "name": lead_name(lead), "company": lead.company},
-            "clock": {"id": clock.pk, "kind": clock.kind, "due_at": clock.due_at.isoformat()},
+            "clock": {
+                "id": clock["pk"],
+                "kind": clock["kind"],
+                "due_at": clock["due_at"].isoformat(),
+            },
         }
         common = {
             "event": Event.SLA_REMINDER,
             "lead": lead,
-            "rep": rep,
+            "rep_id": clock["rep_id"],
             "title": title,
             "payload": payload,
             "created_at": now,
             "next_attempt_at": now,
         }
         rows.append(Notification(channel=Channel.IN_APP, status=Status.SENT, sent_at=now, **common))
-        if rep.user.email:
-            rows.append(Notification(channel=Channel.EMAIL, address=rep.user.email, **common))
+        if email := emails.get(clock["rep_id"]):
+            rows.append(Notification(channel=Channel.EMAIL, address=email, **common))
     created = Notification.objects.bulk_create(rows, batch_size=1000)
     if any(row.channel != Channel.IN_APP for row in created):
         transaction.on_commit(lambda: async_task("sla.tasks.sweep", group="outbox"))

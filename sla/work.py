@@ -10,8 +10,9 @@ from typing import Any
 
 from django.db import transaction
 
+from leadhub.leads.intake import LeadDataError
 from leadhub.leads.models import Lead
-from leadhub.leads.services import LeadTransitionError, lead_touch, lead_transition
+from leadhub.leads.services import LeadTransitionError, a_lead, lead_touch, lead_transition
 from reps.models import Rep
 from routing import services as routing
 from routing.models import Decision
@@ -39,7 +40,7 @@ def lead_accept(*, lead_id: int, rep: Rep, actor=None) -> Lead:
         if lead.owner_id != rep.pk:
             raise WorkError("Only the lead's owner can accept it.")
         if lead.status != "assigned":
-            raise WorkError(f"A {lead.status} lead cannot be accepted.")
+            raise WorkError(f"{a_lead(lead.status)} cannot be accepted.")
         lead = lead_transition(lead_id=lead_id, status="accepted", actor=actor, reason="Accepted")
         _announce(Event.LEAD_ACCEPTED, lead, rep, f"{rep} accepted {lead_name(lead)}")
         return lead
@@ -75,6 +76,8 @@ def lead_log_touch(*, lead_id: int, rep: Rep, kind: str, note: str = "", actor=N
         try:
             return lead_touch(lead_id=lead_id, kind=kind, note=note, actor=actor)
         except LeadTransitionError as exc:
+            raise WorkError(str(exc)) from None
+        except LeadDataError as exc:
             raise WorkError(str(exc)) from None
 
 

@@ -342,13 +342,18 @@ def lead_capture_partial(
 _STAMPS = {"assigned": "assigned_at", "accepted": "accepted_at", "contacted": "first_touch_at"}
 
 
+def a_lead(status: str) -> str:
+    """ "A new lead", "An accepted lead": the status in a sentence."""
+    return f"{'An' if status[:1] in 'aeiou' else 'A'} {status} lead"
+
+
 def lead_transition_refusal(current: str, target: str) -> str | None:
     """Why the lifecycle refuses ``current`` → ``target``; None when it allows it."""
     allowed = TRANSITIONS.get(current, frozenset())
     if target in allowed:
         return None
     options = ", ".join(sorted(allowed)) or "none: it is closed"
-    return f"A {current} lead cannot become {target}. Allowed next statuses: {options}."
+    return f"{a_lead(current)} cannot become {target}. Allowed next statuses: {options}."
 
 
 def lead_transition(*, lead_id: int, status: str, actor=None, reason: str = "") -> Lead:
@@ -420,7 +425,7 @@ def lead_assign(
     elif lead.status in REASSIGNABLE_STATUSES:
         kind, previous = LeadEvent.Kind.REASSIGNED, lead.owner_id
     else:
-        raise LeadTransitionError(f"A {lead.status} lead cannot be assigned.")
+        raise LeadTransitionError(f"{a_lead(lead.status)} cannot be assigned.")
     at = timezone.now()
     from_status, from_assigned_at = lead.status, lead.assigned_at
     from_owner = lead.owner_id
@@ -455,7 +460,7 @@ def lead_touch(*, lead_id: int, kind: str, note: str = "", actor=None) -> Lead:
     with transaction.atomic():
         lead = Lead.objects.select_for_update().get(pk=lead_id)
         if lead.status not in REASSIGNABLE_STATUSES:
-            raise LeadTransitionError(f"A {lead.status} lead is not being worked: no touch.")
+            raise LeadTransitionError(f"{a_lead(lead.status)} is not being worked: no touch.")
         now = timezone.now()
         LeadEvent.objects.create(
             lead=lead,
@@ -484,7 +489,7 @@ def lead_unassign(
     if status not in {"queued", "new", "triage", "nurture"}:
         raise LeadTransitionError(f"A lead cannot be put back as {status}.")
     if lead.status not in REASSIGNABLE_STATUSES | {"queued"}:
-        raise LeadTransitionError(f"A {lead.status} lead cannot be put back.")
+        raise LeadTransitionError(f"{a_lead(lead.status)} cannot be put back.")
     from_owner, from_status, from_assigned_at = lead.owner_id, lead.status, lead.assigned_at
     lead.owner_id, lead.status, lead.accepted_at = None, status, None
     lead.save(update_fields=["owner", "status", "accepted_at", "updated_at"])
@@ -537,9 +542,12 @@ def lead_note(*, lead_id: int, text: str, actor=None) -> LeadEvent:
     text = text.strip()
     if not text:
         raise LeadDataError({"text": ["Write something."]})
-    return LeadEvent.objects.create(
-        lead_id=lead_id, kind=LeadEvent.Kind.NOTE, actor=actor, data={"text": text}
-    )
+    with transaction.atomic():
+        # A note is news on the lead: its updated_at moves (the rep's queue refreshes on it).
+        Lead.objects.filter(pk=lead_id).update(updated_at=timezone.now())
+        return LeadEvent.objects.create(
+            lead_id=lead_id, kind=LeadEvent.Kind.NOTE, actor=actor, data={"text": text}
+        )
 
 
 def account_save(*, account: Account, domains: list[str] | None = None) -> Account:

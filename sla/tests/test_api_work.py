@@ -241,7 +241,7 @@ def test_accepting_twice_is_a_409_saying_why(world):
     response = post(world, "rep", lead, "accept")
     assert (response.status_code, response.json()) == (
         409,
-        {"detail": "A accepted lead cannot be accepted."},
+        {"detail": "An accepted lead cannot be accepted."},
     )
 
 
@@ -308,7 +308,7 @@ def test_a_status_the_lifecycle_refuses_is_a_409(world):
     lead = assigned_lead(world)
     response = post(world, "rep", lead, "status", {"status": "converted"})
     assert response.status_code == 409
-    assert response.json()["detail"].startswith("A assigned lead cannot become converted.")
+    assert response.json()["detail"].startswith("An assigned lead cannot become converted.")
     lead.refresh_from_db()
     assert lead.status == "assigned"
 

@@ -4,12 +4,14 @@ Three sales teams in their time zones, their reps' skills, languages, caps and w
 hours (Mon-Fri in each rep's own time zone, some on split shifts), 2026 holiday calendars,
 one rep on vacation now, one ramping up, and one at capacity (their max_open filled by hand
 with as many open demo leads, before routing), accounts with domains and owners, a local
-enrichment table, scoring rules, two web forms, an intake key, a month of leads, and the
-routing playbook (demo/routing.py) that then routes the leads still new, each with its
-decision, and then the SLA policies and their business calendar (demo/sla.py). The leads go
-through ``lead_capture`` like real ones (normalised, deduplicated, matched, enriched,
-scored, with events); only their timestamps are then moved back into the past month, the
-one thing the real pipeline cannot be asked to do.
+enrichment table, scoring rules, two web forms, an intake key, a month of leads, the
+routing playbook (demo/routing.py), the SLA policies and their business calendar
+(demo/sla.py), and then the month as the reps lived it (demo/story.py): each lead still new
+routed at its time, accepted, declined, touched, qualified, converted or dropped, reassigned
+by a manager or by the SLA sweep, through the real services. The leads go through
+``lead_capture`` like real ones (normalised, deduplicated, matched, enriched, scored, with
+events); only their timestamps are then moved back into the past month, the one thing the
+real services cannot be asked to do.
 
 Reproducible: everything is drawn from ``random.Random(SEED)`` in a fixed order, before the
 database is looked at, so every fresh database gets the same company (lead times are

@@ -512,3 +512,84 @@ CALENDAR_OF_TIMEZONE = {
     "Australia/Sydney": "Australia (New South Wales)",
     "Asia/Kolkata": "India",
 }
+
+# --- What the reps did with their leads (demo/story.py) ----------------------------------
+
+# username → (median minutes to accept, odds of never answering, odds of declining,
+# how well they close: a factor on the odds of qualifying and of converting).
+REP_HABITS: dict[str, tuple[float, float, float, float]] = {
+    "rachel.thompson": (6, 0.0, 0.0, 1.2),
+    "marcus.johnson": (1.5, 0.01, 0.04, 1.4),
+    "emily.chen": (2.5, 0.02, 0.06, 1.1),
+    "diego.ramirez": (4, 0.03, 0.05, 0.9),
+    "sarah.oconnor": (3, 0.03, 0.08, 1.0),
+    "jason.park": (9, 0.08, 0.10, 0.7),
+    "oliver.bennett": (6, 0.0, 0.0, 1.2),
+    "sophie.muller": (2, 0.01, 0.05, 1.3),
+    "lucas.martin": (3.5, 0.03, 0.07, 1.0),
+    "hannah.okafor": (3, 0.02, 0.05, 1.1),
+    "matteo.rossi": (7, 0.07, 0.09, 0.8),
+    "weiling.tan": (6, 0.0, 0.0, 1.2),
+    "liam.walker": (2.5, 0.02, 0.06, 1.0),
+    "yuki.tanaka": (4, 0.04, 0.05, 1.1),
+    "arjun.mehta": (3, 0.03, 0.07, 0.9),
+    "chloe.nguyen": (8, 0.06, 0.08, 0.6),
+}
+# Odds, per worked lead, that it turns out to be junk once someone looks at it.
+JUNK_ODDS = 0.06
+# Odds that a worked lead qualifies, and that a qualified one converts (before the rep's
+# and the source's factors).
+QUALIFY_ODDS, CONVERT_ODDS = 0.5, 0.55
+SOURCE_FACTORS = {
+    "demo_request": 1.5,
+    "partner_referral": 1.5,
+    "trade_show": 1.2,
+    "website": 1.0,
+    "chat": 1.0,
+    "paid_search": 0.9,
+    "linkedin_ads": 0.8,
+    "webinar": 0.7,
+    "content_download": 0.5,
+}
+DECLINE_REASONS = [
+    ("Not my territory", 5),
+    ("Existing customer: belongs to account management", 3),
+    ("Wrong language for me", 2),
+    ("At capacity this week", 2),
+    ("Duplicate of a lead I already work", 1),
+]
+REASSIGN_REASONS = [
+    "Out sick today: handing over",
+    "Better fit: speaks the prospect's language",
+    "Balancing workload across the team",
+    "The account owner asked for it",
+]
+# Odds that a manager hands an accepted lead to someone else by hand.
+REASSIGN_ODDS = 0.03
+TOUCH_KINDS = [("call", 5), ("email", 4), ("meeting", 1)]
+DISQUALIFY_REASONS = [
+    ("No budget this year", 4),
+    ("Chose a competitor", 3),
+    ("Not the decision maker", 2),
+    ("Timing: revisit next quarter", 2),
+]
+JUNK_REASONS = [("Fake details", 3), ("Spam submission", 2), ("Student project", 1)]
+# Submissions moved to the last hours, so today has leads too: (source, minutes ago). Leads
+# captured in the last FRESH_MINUTES have not been answered yet: they wait in their rep's
+# queue or in the partner queue, their clocks counting down. The OVERDUE demo requests are
+# routed after the story's last SLA sweep and left overdue on purpose: the worker's sweep
+# reminds, then reassigns them soon after ``make run``.
+FRESH = [
+    ("content_download", 300),
+    ("partner_referral", 190),
+    ("trade_show", 150),
+    ("partner_referral", 95),
+    ("paid_search", 70),
+    ("chat", 40),
+    ("partner_referral", 35),
+    ("paid_search", 25),
+    ("partner_referral", 15),
+    ("linkedin_ads", 12),
+]
+FRESH_MINUTES = 45
+OVERDUE = [("demo_request", 10), ("demo_request", 8)]

@@ -2,6 +2,7 @@
 every fresh database gets the same company. Pure: no database access."""
 
 import random
+import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
@@ -19,9 +20,11 @@ from leadhub.leads.demo.data import (
     FIRST_NAMES,
     FREE_MAIL,
     FREE_MAIL_BY_COUNTRY,
+    FRESH,
     HOUR_WEIGHTS,
     LAST_NAMES,
     MESSAGES,
+    OVERDUE,
     PAGES,
     PARTIALS,
     PARTIALS_COMPLETED,
@@ -31,6 +34,7 @@ from leadhub.leads.demo.data import (
     REGION_COUNTRIES,
     REGION_WEIGHTS,
     RESUBMISSIONS,
+    SCORING_RULES,
     SMALL_COMPANY_KINDS,
     SMALL_COMPANY_WORDS,
     SOURCES,
@@ -50,6 +54,13 @@ class Submission:
     channel: str = "api"
     form: str = ""
     session: str = ""
+    # Routed after the story's last SLA sweep, its clocks left overdue (demo/story.py).
+    overdue: bool = False
+
+    @property
+    def source(self) -> str:
+        forms = {f["slug"]: f["source"] for f in WEB_FORMS}
+        return self.data.get("source") or forms.get(self.form, "")
 
 
 def ascii_slug(text: str, sep: str = "") -> str:
@@ -190,9 +201,45 @@ def plan_leads(
     firsts = [
         _first_contact(rng, now, i, people, accounts, prospects, small) for i in range(PEOPLE)
     ]
-    submissions = [*firsts, *_returns(rng, now, firsts), *_partials(rng, now, people, small)]
+    returns = _returns(rng, now, firsts)
+    known = {d for _company, domains, _owner in accounts for d in domains}
+    _move_to_today(now, firsts, {r.data["email"] for r in returns} | known)
+    submissions = [*firsts, *returns, *_partials(rng, now, people, small)]
     submissions.sort(key=lambda s: s.at)
     return submissions
+
+
+def _move_to_today(now: datetime, firsts: list[Submission], excluded: set[str]) -> None:
+    """Give today a few leads: the first people of each source in FRESH and OVERDUE whom a
+    rep will get (a company, a work address and a country: not triage; a senior title or a
+    source that scores on its own: not nurture), who are not known accounts' people and do
+    not come back later (the ``excluded`` addresses and domains), arrive that many minutes
+    before ``now`` instead; only the OVERDUE ones asked for a demo. No draw: the rest of the
+    month stays as it was."""
+    scored = ("partner_referral", "demo_request")
+    senior = re.compile(next(r[3] for r in SCORING_RULES if r[0] == "Senior title"), re.I)
+    free = {*FREE_MAIL, *FREE_MAIL_BY_COUNTRY.values()}
+
+    def fits(sub: Submission, overdue: bool) -> bool:
+        data, domain = sub.data, sub.data["email"].split("@")[1]
+        return (
+            bool(data.get("company") and data.get("country"))
+            and domain not in free
+            and (sub.source in scored or bool(senior.search(data.get("title", ""))))
+            and not {data["email"], domain} & excluded
+            and (overdue or "demo_request" not in data.get("intent_signals", []))
+        )
+
+    taken: set[int] = set()
+    moves = [*((f, False) for f in FRESH), *((o, True) for o in OVERDUE)]
+    for (source, minutes), overdue in moves:
+        i, sub = next(
+            (i, s)
+            for i, s in enumerate(firsts)
+            if i not in taken and s.source == source and fits(s, overdue)
+        )
+        taken.add(i)
+        sub.at, sub.overdue = now - timedelta(minutes=minutes), overdue
 
 
 def _first_contact(

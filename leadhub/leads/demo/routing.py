@@ -6,13 +6,15 @@ models and services (``ruleset_draft``, rule rows, ``ruleset_publish``):
 1. partial or missing email → triage (nobody can follow up yet);
 2. account matched → the account owner, one rule per region (fallback: the region's round
    robin, which respects caps; a manager escalation would not);
-3. a free-mail address → triage (a person, not yet a company: someone qualifies it first);
-4. 1,000 employees or more → the Enterprise pool, load-balanced by open ÷ max_open over
+3. a partner referral → the "Partner leads" claim queue, which every rep may claim from
+   (unclaimed for two hours: the North America manager is told, then triage);
+4. a free-mail address → triage (a person, not yet a company: someone qualifies it first);
+5. 1,000 employees or more → the Enterprise pool, load-balanced by open ÷ max_open over
    the tier-3 reps of every team (fallback: the North America manager);
-5. German or French → the language pool, skills match with the language required
+6. German or French → the language pool, skills match with the language required
    (fallback: EMEA round robin);
-6. score band "nurture" → nurture;
-7. everyone else → their territory's pool, round robin per region team (fallback: triage).
+7. score band "nurture" → nurture;
+8. everyone else → their territory's pool, round robin per region team (fallback: triage).
 
 Territories: North America (US, CA; US West and US East by state), EMEA (DACH inside it),
 APAC. The demo pools assign around the clock (``check_hours`` off): the demo is seeded at any
@@ -21,30 +23,26 @@ fallbacks. Time off, presence and caps still hold, so the rep on vacation gets n
 the rep at capacity is skipped.
 
 Created once: nothing is written when a rule set has been published (RevOps' own edits
-survive ``make run``).
+survive ``make run``). The leads themselves are routed by the story (demo/story.py), each
+at its time in the month.
 """
 
 from collections.abc import Iterable
-from datetime import timedelta
 from typing import Any
 
-from django.utils import timezone
-
 from leadhub.leads.demo.data import FREE_MAIL, FREE_MAIL_BY_COUNTRY, TEAMS
-from leadhub.leads.models import Lead, LeadEvent
-from reps.load import rep_loads_recount
 from reps.models import Rep, Team
-from routing.models import Decision, Pool, PoolMember, Publication, Rule, Territory
-from routing.services import lead_route, ruleset_draft, ruleset_publish
+from routing.models import Pool, PoolMember, Publication, Rule, Territory
+from routing.services import ruleset_draft, ruleset_publish
 
 FREE_MAIL_DOMAINS = sorted({*FREE_MAIL, *FREE_MAIL_BY_COUNTRY.values()})
 ENTERPRISE_POOL = "Enterprise"
+PARTNER_QUEUE = "Partner leads"
+PARTNER_CLAIM_MINUTES = 120
 LANGUAGE_POOL = "German & French speakers"
 ENTERPRISE_EMPLOYEES = 1000
 ENTERPRISE_TIER = 3
 POOL_LANGUAGES = ("de", "fr")
-# How long after capture the demo's routing is dated.
-ROUTING_DELAY = timedelta(minutes=2)
 # Around the clock: see the module docstring.
 ALWAYS = {"check_hours": False}
 
@@ -131,6 +129,14 @@ def seed_routing() -> dict[str, int]:
         [r for r in Rep.objects.order_by("pk") if set(r.languages) & set(POOL_LANGUAGES)],
         created,
     )
+    partners = _pool(
+        PARTNER_QUEUE,
+        teams["North America"],
+        Pool.Method.CLAIM_QUEUE,
+        {"claim_minutes": PARTNER_CLAIM_MINUTES, "claim_limit": 3},
+        Rep.objects.filter(role=Rep.Role.REP).order_by("pk"),
+        created,
+    )
     territories: dict[str, Territory] = {}
     for name, parent, countries, states, team in TERRITORIES:
         territories[name], made = Territory.objects.get_or_create(
@@ -172,6 +178,13 @@ def seed_routing() -> dict[str, int]:
             )
             for region, _parent, countries, _states, _team in TERRITORIES
             if region in pools
+        ),
+        Rule(
+            name="Partner referrals: the partner queue",
+            condition={"field": "source", "op": "eq", "value": "partner_referral"},
+            action=Rule.Action.POOL,
+            action_pool=partners,
+            fallback=Rule.Fallback.TRIAGE,
         ),
         Rule(
             name="Free mail: triage",
@@ -231,33 +244,3 @@ def _pool(
         )
         created["pools"] += 1
     return pool
-
-
-def route_new_leads() -> int:
-    """Route the demo leads still waiting, oldest first, as the worker would have when they
-    arrived: each routed lead's assignment (lead, event, decision) is then dated a few
-    minutes after its capture, so the daily caps count today's leads, not the whole month.
-    Returns how many got a decision."""
-    waiting = (
-        Lead.objects.filter(custom__demo=True, status="new", is_partial=False)
-        .order_by("captured_at", "pk")
-        .values_list("pk", "captured_at")
-    )
-    routed = 0
-    for pk, captured_at in list(waiting):
-        decision = lead_route(lead_id=pk)
-        if decision is None:
-            continue
-        routed += 1
-        at = min(captured_at + ROUTING_DELAY, timezone.now())
-        Decision.objects.filter(pk=decision.pk).update(created_at=at)
-        LeadEvent.objects.filter(lead_id=pk, at__gt=captured_at).exclude(
-            kind=LeadEvent.Kind.CAPTURED
-        ).update(at=at)
-        if decision.outcome == "assigned":
-            Lead.objects.filter(pk=pk).update(assigned_at=at, updated_at=at)
-            # Backdated around the services: the rep's day and week counts follow.
-            rep_loads_recount(rep_ids=[decision.rep_id])
-        else:
-            Lead.objects.filter(pk=pk).update(updated_at=at)
-    return routed

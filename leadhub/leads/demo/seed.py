@@ -32,8 +32,9 @@ from leadhub.leads.demo.data import (
     WEB_FORMS,
 )
 from leadhub.leads.demo.plan import Plan, plan_company
-from leadhub.leads.demo.routing import route_new_leads, seed_routing
+from leadhub.leads.demo.routing import seed_routing
 from leadhub.leads.demo.sla import seed_sla
+from leadhub.leads.demo.story import play_month
 from leadhub.leads.models import (
     Account,
     EnrichmentRecord,
@@ -48,6 +49,7 @@ from leadhub.leads.services import account_save, lead_assign, lead_capture, lead
 from reps.load import rep_loads_recount
 from reps.models import Holiday, HolidayCalendar, Rep, Skill, Team
 from reps.services import rep_update, time_off_add
+from sla.models import SlaClock
 
 
 @dataclass
@@ -65,6 +67,12 @@ class DemoSummary:
     statuses: dict[str, int] = field(default_factory=dict)
     resubmissions: int = 0
     partial: int = 0
+    # What the month's story did (demo/story.py); empty when it had been played before.
+    story: Counter = field(default_factory=Counter)
+    clocks: dict[str, int] = field(default_factory=dict)
+    overdue: int = 0
+    queued: int = 0
+    waiting: int = 0
 
 
 def seed_demo() -> DemoSummary:
@@ -82,10 +90,11 @@ def seed_demo() -> DemoSummary:
             summary.leads_created = True
         _seed_full_book(reps[AT_CAPACITY], summary)
         summary.created.update(seed_routing())
-        # After the full book: the rep at capacity is at capacity when the router looks.
-        summary.created["leads routed"] += route_new_leads()
-        # After routing: the month of demo leads gets no clocks (see demo/sla.py).
+        # Before the story: its leads get their clocks as they are routed.
         summary.created.update(seed_sla())
+        # After the full book: the rep at capacity is at capacity when the router looks.
+        summary.story = play_month(now)
+        summary.created["leads routed"] += summary.story["routed"] + summary.story["left overdue"]
     demo_leads = Lead.objects.filter(custom__demo=True)
     summary.leads = demo_leads.count()
     summary.statuses = dict(Counter(demo_leads.values_list("status", flat=True)).most_common())
@@ -93,6 +102,21 @@ def seed_demo() -> DemoSummary:
         lead__in=demo_leads, kind=LeadEvent.Kind.RESUBMITTED
     ).count()
     summary.partial = demo_leads.filter(is_partial=True).count()
+    clocks = SlaClock.objects.filter(lead__in=demo_leads)
+    summary.clocks = dict(Counter(clocks.values_list("status", flat=True)).most_common())
+    summary.overdue = (
+        clocks.filter(status=SlaClock.Status.RUNNING, next_at__lte=timezone.now())
+        .values("lead")
+        .distinct()
+        .count()
+    )
+    summary.queued = demo_leads.filter(status="queued").count()
+    summary.waiting = (
+        demo_leads.filter(status="assigned", sla_clocks__status=SlaClock.Status.RUNNING)
+        .distinct()
+        .count()
+        - summary.overdue
+    )
     return summary
 
 
@@ -291,7 +315,10 @@ def _seed_leads(plan: Plan, summary: DemoSummary) -> None:
     forms = {f.slug: f for f in WebForm.objects.filter(slug__in=[s["slug"] for s in WEB_FORMS])}
     times: dict[int, list[datetime]] = defaultdict(list)
     for sub in plan.submissions:
-        data = {**sub.data, "custom": {**sub.data.get("custom", {}), "demo": True}}
+        custom = {**sub.data.get("custom", {}), "demo": True}
+        if sub.overdue:
+            custom["demo_overdue"] = True  # see demo/story.py
+        data = {**sub.data, "custom": custom}
         form = forms.get(sub.form)
         if sub.kind == "partial":
             lead, _errors = lead_capture_partial(form=form, form_session=sub.session, data=data)

@@ -1,4 +1,4 @@
-"""The demo's SLA set-up: a US business-hours calendar and two policies.
+"""The demo's SLA set-up: a US business-hours calendar and three policies.
 
 - **Demo requests** (asked for a demo on a form, or came from the demo-request form):
   accept within 5 minutes and touch within 15, around the clock; a reminder 2 minutes
@@ -6,11 +6,12 @@
 - **Content downloads**: first touch within 1 business hour of "US business hours"
   (America/New_York, Mon-Fri 09:00-17:00, closed on the United States holidays); a
   reminder 15 minutes before, then an escalation.
+- **Inbound leads** (every other lead): accept within an hour and touch within eight,
+  around the clock; a reminder 10 minutes before, then one reassignment and an escalation.
 
-Both stand still while a lead is in nurture. Created after the month of demo leads has been
-routed: a clock starts when a lead is assigned and counts from now, so policies in place
-while the seed routes leads dated weeks ago would have the sweep reassigning them minutes
-after ``make run``. Leads that arrive from now on (web forms, API) get their clocks.
+All stand still while a lead is in nurture. Created before the month of demo leads is
+played out (demo/story.py), so the story's leads get their clocks as they are routed, and
+the story's SLA sweeps end them met or breached in the past.
 
 Idempotent like the rest of the demo: each row is created when missing, by name, and never
 overwritten.
@@ -30,6 +31,7 @@ PAUSE = ["nurture"]
 
 DEMO_REQUESTS = "Demo requests"
 CONTENT_DOWNLOADS = "Content downloads"
+INBOUND = "Inbound leads"
 # (name, priority, condition, business calendar?, accept, touch, steps)
 POLICIES: list[tuple[str, int, dict[str, Any], bool, int | None, int, list[tuple]]] = [
     (
@@ -56,6 +58,7 @@ POLICIES: list[tuple[str, int, dict[str, Any], bool, int | None, int, list[tuple
         60,
         [("remind", 15, 1), ("escalate", 0, 1)],
     ),
+    (INBOUND, 30, {}, False, 60, 480, [("remind", 10, 1), ("reassign", 0, 1), ("escalate", 0, 1)]),
 ]
 
 

@@ -11,6 +11,7 @@ from django.db.models import Count, F, Max, Min, Q
 from django.utils import timezone
 
 from leadhub.leads.models import OPEN_STATUSES, Lead, LeadEvent
+from leadhub.web import metrics
 from reps.availability import NO_NEEDS, Reason, rep_eligibility
 from reps.models import Holiday, HolidayCalendar, Rep, Team, TimeOff
 from reps.selectors import rep_snapshots
@@ -58,9 +59,11 @@ def test_seed_demo_builds_a_believable_company_and_a_second_run_changes_nothing(
     span = leads.aggregate(first=Min("captured_at"), last=Max("captured_at"))
     assert span["last"] - span["first"] >= timedelta(days=25)
     assert span["last"] <= started
-    statuses = set(leads.values_list("status", flat=True))
-    assert {"new", "triage", "nurture", "assigned"} <= statuses
-    assert statuses <= {"new", "triage", "nurture", "assigned"}
+    # The month was worked: every step of the lifecycle is there.
+    assert set(leads.values_list("status", flat=True)) >= {
+        "new", "triage", "nurture", "queued", "assigned", "contacted", "qualified",
+        "converted", "disqualified", "junk",
+    }  # fmt: skip
     # The at-capacity rep's full book was assigned by hand, and routing never topped it up.
     full = Rep.objects.get(user__username="diego.ramirez")
     assert full.leads.filter(status="assigned").count() == full.max_open == 6
@@ -84,12 +87,88 @@ def test_seed_demo_builds_a_believable_company_and_a_second_run_changes_nothing(
 
     _assert_reps_are_scheduled(started)
     _assert_sla_policies()
+    _assert_the_month_was_played_out(started)
+    assert "Their month:" in output and "2 overdue on purpose" in output
 
     counts = row_counts()
     again = seed()
 
     assert row_counts() == counts
-    assert "none added" in again
+    assert "none added" in again and "Their month:" not in again
+    _assert_every_dashboard_has_data()
+
+
+def _assert_the_month_was_played_out(started) -> None:
+    """The history is dated in the past month, its clocks ended; only today's leads have
+    running clocks, and only the two left overdue on purpose are due already."""
+    leads = Lead.objects.all()
+    assert not Decision.objects.filter(created_at__lt=F("lead__captured_at")).exists()
+    assert not leads.filter(accepted_at__lt=F("assigned_at")).exists()
+    assert not leads.filter(first_touch_at__lt=F("captured_at")).exists()
+    days = {d.date() for d in Decision.objects.values_list("created_at", flat=True)}
+    assert len(days) >= 25
+    clocks = SlaClock.objects.all()
+    assert clocks.filter(status="met").count() >= 300
+    assert clocks.filter(status="running").count() <= 20
+    assert not clocks.filter(status="running", started_at__lt=started - timedelta(hours=9)).exists()
+    overdue = set(
+        clocks.filter(status="running", next_at__lte=started).values_list("lead_id", flat=True)
+    )
+    assert overdue == set(leads.filter(custom__demo_overdue=True).values_list("pk", flat=True))
+    assert len(overdue) == 2
+    # The partner queue has leads waiting, and leads claimed from it.
+    assert leads.filter(status="queued").exists()
+    assert Decision.objects.filter(kind="claim").count() >= 5
+    # A manager's hand, a junk lead's refund, the SLA ladder.
+    assert Decision.objects.filter(kind="manual").exclude(reason="").exists()
+    assert Decision.objects.exclude(refunded_at=None).exists()
+    assert {"reassigned", "escalated"} <= {
+        data.get("action")
+        for data in LeadEvent.objects.filter(kind="sla").values_list("data", flat=True)
+    }
+
+
+def _assert_every_dashboard_has_data() -> None:
+    """Every chart of the manager dashboard, as RevOps sees the default 30 days."""
+    revops = get_user_model().objects.create_superuser("revops-test", "", "x")
+    period = metrics.MetricFilter.last_days()
+
+    speed = metrics.speed(period, revops)
+    assert all(speed["overall"][m]["p50"] is not None for m in metrics.SPEED_MEASURES)
+    assert sum(day["accept"]["p50"] is not None for day in speed["daily"]) >= 25
+
+    sla = metrics.sla(period, revops)
+    assert sla["total"]["met"] > 0 and sla["total"]["breached"] > 0
+    assert {p["policy"] for p in sla["by_policy"] if p["met"]} == {
+        "Demo requests", "Content downloads", "Inbound leads",
+    }  # fmt: skip
+    assert sum(1 for p in sla["by_policy"] if p["breached"]) >= 2
+    assert all(t["met"] and t["breached"] for t in sla["by_team"] if t["team_id"])
+    assert sla["breaches"]["reassigned"] and sla["breaches"]["escalated"]
+
+    acceptance = metrics.acceptance(period, revops)
+    assert acceptance["total"]["declined"] > 0 and acceptance["total"]["pending"] > 0
+    assert 0.8 <= acceptance["total"]["rate"] < 1
+    assert len(acceptance["decline_reasons"]) >= 3
+
+    conversion = metrics.conversion(period, revops)
+    total = conversion["total"]
+    assert 0.08 <= total["converted"] / total["leads"] <= 0.25
+    assert sum(1 for r in conversion["by_rep"] if r["converted"]) >= 8
+    assert len({r["rate"] for r in conversion["by_source"] if r["closed"]}) >= 5
+    assert sum(1 for r in conversion["by_rule"] if r["converted"]) >= 4
+
+    rotation = set(
+        Pool.objects.exclude(method=Pool.Method.CLAIM_QUEUE).values_list("name", flat=True)
+    )
+    fairness = metrics.fairness(period, revops)
+    assert {p["pool"] for p in fairness} == rotation
+    assert all(p["decisions"] and p["gini"] is not None for p in fairness)
+
+    workload = metrics.workload(period, revops)
+    assert sum(1 for r in workload["reps"] if r["open"]) >= 12
+    queues = {q["queue"]: q for q in workload["queues"]}
+    assert queues["Triage"]["leads"] > 0 and queues["Partner leads"]["leads"] > 0
 
 
 def _assert_leads_are_routed(leads) -> None:
@@ -101,7 +180,7 @@ def _assert_leads_are_routed(leads) -> None:
     for lead in routed.annotate(effective=Count("decisions", filter=Q(decisions__effective=True))):
         assert lead.effective == 1, lead
     decisions = Decision.objects.filter(effective=True)
-    assert set(decisions.values_list("outcome", flat=True)) == {"assigned", "triage"}
+    assert set(decisions.values_list("outcome", flat=True)) == {"assigned", "triage", "queued"}
     assert decisions.filter(outcome="assigned", method="round_robin").count() >= 50
     assert decisions.filter(outcome="assigned", method="skills_match").count() >= 5
     assert (
@@ -118,29 +197,32 @@ def _assert_leads_are_routed(leads) -> None:
         open=Count("leads", filter=Q(leads__status__in=sorted(OPEN_STATUSES)))
     ).exclude(role=Rep.Role.MANAGER):
         assert rep.open <= rep.max_open, rep
-    # The rep on vacation was skipped; triage says why.
-    assert not Decision.objects.filter(rep__user__username="hannah.okafor").exists()
+    # The rep on vacation got nothing since it began; triage says why.
+    vacation = TimeOff.objects.get()
+    assert not Decision.objects.filter(rep=vacation.rep, created_at__gte=vacation.start).exists()
     triaged = decisions.filter(outcome="triage")
     assert triaged.exists()
-    assert all(d.rule_name and d.payload["explanation"] for d in triaged)
+    assert all(d.payload["explanation"] for d in triaged)
+    assert all(d.rule_name for d in triaged.filter(kind="auto"))
+    assert triaged.filter(kind="sla").exists()  # the end of the SLA ladder
     assert all(d.lead.status == "triage" for d in triaged.select_related("lead"))
-    # Leads from companies of 1,000+ people without an account went to the Enterprise pool.
-    big = decisions.filter(lead__employees__gte=1000, lead__account=None)
+    # Leads from companies of 1,000+ people without an account (partners aside: they have
+    # their own queue) were routed to the Enterprise pool's members.
+    big = Decision.objects.filter(
+        kind="auto", lead__employees__gte=1000, lead__account=None
+    ).exclude(lead__source="partner_referral")
     assert big.exists()
     assert set(big.values_list("rule_name", "pool__name")) == {
         ("Enterprise: 1,000+ employees", "Enterprise")
     }
-    assert set(
-        Lead.objects.filter(owner__in=Pool.objects.get(name="Enterprise").members.values("rep"))
-        .filter(decisions__pool__name="Enterprise")
-        .values_list("employees", flat=True)
-    ) >= {e for e in big.values_list("lead__employees", flat=True)}
+    members = set(Pool.objects.get(name="Enterprise").members.values_list("rep", flat=True))
+    assert set(big.values_list("rep", flat=True)) <= members
     assert Publication.objects.count() == 1
 
 
 def _assert_sla_policies() -> None:
     """Demo requests: 5 / 15 minutes around the clock with the whole ladder; content
-    downloads: an hour of US business hours. No clock on the month of seeded leads."""
+    downloads: an hour of US business hours; every other lead: 1 / 8 hours."""
     demo = SlaPolicy.objects.get(name="Demo requests")
     assert (demo.accept_minutes, demo.touch_minutes, demo.calendar) == (5, 15, None)
     assert list(demo.steps.values_list("action", "minutes", "times")) == [
@@ -168,7 +250,9 @@ def _assert_sla_policies() -> None:
     now = timezone.now()
     assert policy_for(asked, now).name == "Demo requests"
     assert policy_for(download, now).name == "Content downloads"
-    assert not SlaClock.objects.exists()
+    assert policy_for(leads[0], now).name in {"Inbound leads", "Demo requests", "Content downloads"}
+    inbound = SlaPolicy.objects.get(name="Inbound leads")
+    assert (inbound.accept_minutes, inbound.touch_minutes, inbound.calendar) == (60, 480, None)
 
 
 def _assert_reps_are_scheduled(started) -> None:

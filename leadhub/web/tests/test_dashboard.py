@@ -146,7 +146,7 @@ def test_every_table_links_its_csv_and_every_field_has_a_label(client, world):
     for table in ("speed", "sla_events", "fairness", "workload", "queues", "conversion_by_rule"):
         assert f"/dashboard/export/{table}.csv?" in html
     assert '<script type="application/json">' in html and "chart.umd.min.js" in html
-    assert f"/admin/leads/lead/{world.breached_lead.pk}/change/" in html
+    assert f'href="/leads/{world.breached_lead.pk}/"' in html  # the lead's own page
     assert "Over capacity" in html  # status in words, not colour
 
 

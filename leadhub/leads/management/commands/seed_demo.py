@@ -1,4 +1,4 @@
-"""manage.py seed_demo: the demo company (idempotent). See leadhub/leads/demo.py."""
+"""manage.py seed_demo: the demo company (idempotent). See leadhub/leads/demo/__init__.py."""
 
 import logging
 import time
@@ -12,7 +12,8 @@ from leadhub.leads.demo import seed_demo
 class Command(BaseCommand):
     help = (
         "Build the demo company: 3 teams of reps, accounts, enrichment, scoring rules, web "
-        "forms and a month of leads. Running it again adds only what is missing."
+        "forms, routing, SLA policies and a month of leads worked by the reps. Running it "
+        "again adds only what is missing."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -37,6 +38,27 @@ class Command(BaseCommand):
             f"Demo leads: {s.leads} ({statuses}); {s.resubmissions} resubmissions, "
             f"{s.partial} partial."
             + ("" if s.leads_created else " Leads already existed: none added.")
+        )
+        if s.story:
+            story = s.story
+            breaches = ", ".join(
+                f"{n} {what.split(': ')[1]}"
+                for what, n in sorted(story.items())
+                if what.startswith("SLA breaches: ")
+            )
+            self.stdout.write(
+                f"Their month: {story['accepted']} accepted, {story['declined']} declined, "
+                f"{story['first touches']} first touches, {story['qualified']} qualified, "
+                f"{story['converted']} converted, {story['junk']} junk, "
+                f"{story['reassigned by a manager']} reassigned by a manager, "
+                f"{story['claimed']} claimed from the partner queue; SLA: "
+                f"{story['SLA reminders']} reminders, breaches: {breaches or 'none'}."
+            )
+        clocks = ", ".join(f"{n} {status}" for status, n in s.clocks.items())
+        self.stdout.write(
+            f"SLA clocks: {clocks or 'none'}. Today: {s.waiting} leads wait for a first answer, "
+            f"{s.queued} in the partner queue; {s.overdue} overdue on purpose: the worker's SLA "
+            "sweep reminds their reps, then reassigns them, minutes after `make run`."
         )
         self.stdout.write(
             self.style.SUCCESS(f"Created {created} in {time.monotonic() - started:.1f} s.")
