@@ -15,14 +15,17 @@ rules, in the pool's rotation, 2% refunded), its in-app notification, the ``capt
 ``assigned`` events, an accept clock (85% met, 5% breached, 10% stopped, half of those by
 an SLA reassignment with its breach event), 3% declines with one of 5 reasons; 80% accepted,
 60% touched, 70% closed (a fifth of them converted), the rest open, 1% in triage and 1%
-queued. Then ANALYZE.
+queued; the lead's ``routed_rule`` as routing stamps it. Then ANALYZE.
 
 Timed, through the Django test client (in-process WSGI, no network) signed in as RevOps
-(every team) and as a manager (one team): each ``/api/metrics/<name>/`` and ``/dashboard/``,
-default filters, ``--runs`` times after one warm-up; p50 / p95 / max per path.
+(every team) and as a manager (one team): each ``/api/metrics/<name>/``, ``/dashboard/``
+and each of the page's sections (``/dashboard/sections/<name>/``, the requests the page
+makes as it loads), default filters, ``--runs`` times after one warm-up; p50 / p95 / max
+per path.
 
 Options: --n (1,000,000), --runs (5), --days (180), --explain (EXPLAIN ANALYZE of each
-metric's SQL).
+metric's SQL), --keep (leave the database, print its name), --reuse NAME (time against a
+database a ``--keep`` run loaded: migrate it, skip the 4-minute load, keep it).
 """
 
 import argparse
@@ -31,6 +34,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_intake import database_version, throwaway_database
@@ -44,7 +48,10 @@ PATHS = [
     "/api/metrics/fairness/",
     "/api/metrics/workload/",
     "/dashboard/",
-]
+    # The page loads each section with its own request (htmx): each is timed on its own.
+    *(f"/dashboard/sections/{name}/" for name in
+      ("speed", "sla", "acceptance", "conversion", "fairness", "workload")),
+]  # fmt: skip
 
 
 def set_up() -> dict:
@@ -101,7 +108,7 @@ def load(n: int, days: int) -> float:
               timezone, language, source, product_interest, message, pages, intent_signals,
               utm_source, utm_medium, utm_campaign, custom, is_partial, score, score_band,
               status, owner_id, channel, form_session, captured_at, updated_at, assigned_at,
-              accepted_at, first_touch_at, closed_at)
+              accepted_at, first_touch_at, closed_at, routed_rule)
             SELECT i, '', '', '', '', '', '', 'Bench Inc', '', '', '', 'US', '', '', '', '', '',
               (ARRAY['web_form','partner','event','ads','referral'])[1 + i % 5], '', '',
               '[]', '[]', '', '', '', '{{}}', false, (r5 * 100)::int, 'standard',
@@ -115,7 +122,9 @@ def load(n: int, days: int) -> float:
                    THEN captured + r2 * interval '5 seconds' + r3 * interval '1 hour' END,
               CASE WHEN r4 >= 0.02 AND r1 < 0.6
                    THEN captured + r2 * interval '5 seconds' + r3 * interval '3 hours' END,
-              CASE WHEN r4 >= 0.02 AND r4 < 0.76 THEN captured + interval '2 days' END
+              CASE WHEN r4 >= 0.02 AND r4 < 0.76 THEN captured + interval '2 days' END,
+              CASE WHEN r4 >= 0.02
+                   THEN (ARRAY['Enterprise','Inbound','Partners','Default'])[1 + (i / 7) % 4] END
             FROM g""",
         f"""INSERT INTO routing_decision (id, lead_id, kind, effective, created_at, reason,
               rule_name, method, pool_id, rep_id, outcome, rotation, refunded_at, payload)
@@ -227,10 +236,18 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--days", type=int, default=180)
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--reuse", metavar="NAME", default="")
     args = parser.parse_args()
-    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
         sys.exit("bench_dashboard.py needs DATABASE_URL=postgres://... (the 1M load is SQL).")
-    drop = throwaway_database()
+    if args.reuse:
+        parts = urlsplit(url)
+        os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{args.reuse}"))
+        drop = None
+    else:
+        drop = throwaway_database()
     try:
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadhub.settings")
         import django
@@ -243,14 +260,24 @@ def main() -> None:
         settings.ALLOWED_HOSTS = ["*"]
         call_command("migrate", verbosity=0)
         print(database_version())
-        people = set_up()
-        took = load(args.n, args.days)
+        from django.contrib.auth import get_user_model
+
         from leadhub.leads.models import Lead, LeadEvent
         from sla.models import SlaClock
 
+        if args.reuse:
+            users = get_user_model().objects
+            people = {
+                "revops": users.get(username="revops"),
+                "manager": users.get(username="rep0_0"),
+            }
+            took = 0.0
+        else:
+            people = set_up()
+            took = load(args.n, args.days)
         print(
-            f"Loaded {Lead.objects.count():,} leads, {LeadEvent.objects.count():,} events, "
-            f"{SlaClock.objects.count():,} clocks in {took:.0f} s"
+            f"{Lead.objects.count():,} leads, {LeadEvent.objects.count():,} events, "
+            f"{SlaClock.objects.count():,} clocks; loaded in {took:.0f} s"
         )
         if args.explain:
             explain()
@@ -258,7 +285,13 @@ def main() -> None:
                time_paths(people["revops"], args.runs))  # fmt: skip
         report("Manager (one team of two)", time_paths(people["manager"], args.runs))
     finally:
-        drop()
+        if args.keep or drop is None:
+            from django.db import connections
+
+            connections.close_all()
+            print(f"Kept {os.environ['DATABASE_URL'].rsplit('/', 1)[1]}")
+        else:
+            drop()
 
 
 if __name__ == "__main__":

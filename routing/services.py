@@ -303,6 +303,9 @@ def _store(
         rotation=decision.rotation,
         payload=decision.to_dict(),
     )
+    if kind == Decision.Kind.AUTO and lead.routed_rule is None:
+        Lead.objects.filter(pk=lead.pk).update(routed_rule=decision.rule_name)
+        lead.routed_rule = decision.rule_name
     data = {"decision": stored.pk, "rule": decision.rule_name, "method": decision.method}
     if decision.outcome == "assigned":
         lead_assign(

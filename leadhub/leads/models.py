@@ -226,6 +226,10 @@ class Lead(models.Model):
     accepted_at = models.DateTimeField(null=True, blank=True)
     first_touch_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # The rule of the lead's first automatic routing decision ("" when no rule matched,
+    # null before it was routed), stamped by routing with that decision: the dashboard
+    # groups and filters leads by it without looking up each lead's decisions.
+    routed_rule = models.CharField(max_length=100, null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-captured_at", "-id"]

@@ -43,8 +43,28 @@ Definitions (the period is ``start`` ≤ t < ``end``, UTC days):
   decision that put it there).
 
 Filters: ``team``/``rep`` narrow to leads owned by (clocks of, decisions for) those reps,
-``source`` to the lead's source, ``rule`` to leads whose automatic decision came from that
-rule (for fairness: decisions from that rule).
+``source`` to the lead's source, ``rule`` to leads whose first automatic decision came from
+that rule (``Lead.routed_rule``; for fairness: decisions from that rule).
+
+How it stays fast (1,000,000 leads, 30 days ≈ 165,000 of them; bench/bench_dashboard.py
+and its section in bench/README.md): every number is still computed live and exactly (no
+rollup, no cache), but each metric reads its rows once and only the tables it needs.
+
+- Speed: one ``GROUPING SETS ((day), ())`` pass gives the period's and each day's
+  percentiles (it was two passes, each joining decisions and notifications again).
+- SLA: the lead is joined only for a source or rule filter (the clock has its rep and
+  start); "a breach event names the clock" is one hashed set of the breach events since
+  the period's start (index on kind, at) instead of a JSON look-up per stopped clock.
+- Conversion: the rule of a lead's first automatic decision is stamped on the lead by
+  routing (``routed_rule``, backfilled by ``routing`` migration 0006) instead of a
+  correlated sub-query per lead; the three groupings share one read of the leads.
+- The dashboard page loads each metric's section with its own request, so no request
+  waits for the sum of them (``views_dashboard.section``).
+
+A daily rollup was measured against this and not built: grouped by what the filters need
+(per day, rep, source and rule) a day holds ≈ 14 leads per cell at this volume, so histogram
+buckets per cell would store about as many rows as there are leads, and percentiles from
+them would no longer be the exact numbers.
 """
 
 from __future__ import annotations
@@ -188,8 +208,8 @@ def _where(
 ) -> _Where:
     """Conditions for the filter and the scope. ``time``: the column the period applies to;
     ``rep``: the rep column the team / rep filters and the scope apply to; ``lead``: the
-    lead alias the source filter applies to; ``rule``: a decision's rule_name column, used
-    instead of looking up the lead's automatic decision."""
+    lead alias the source and rule filters apply to (the rule: ``Lead.routed_rule``, its
+    first automatic decision's); ``rule``: a decision's rule_name column to filter instead."""
     where = _Where()
     if time:
         where.add(f"{time} >= %s AND {time} < %s", _when(f.start), _when(f.end))
@@ -205,14 +225,7 @@ def _where(
     if f.source:
         where.add(f"{lead}.source = %s", f.source)
     if f.rule_name:
-        if rule:
-            where.add(f"{rule} = %s", f.rule_name)
-        else:
-            where.add(
-                f"(SELECT rd.rule_name FROM {DECISION} rd WHERE rd.lead_id = {lead}.id "
-                "AND rd.kind = 'auto' ORDER BY rd.id LIMIT 1) = %s",
-                f.rule_name,
-            )
+        where.add(f"{rule or lead + '.routed_rule'} = %s", f.rule_name)
     return where
 
 
@@ -227,17 +240,23 @@ def _rate(part: int, whole: int) -> float | None:
 
 
 def _percentiles(base: str, params: list[Any], measures: tuple[str, ...]) -> dict[str, dict]:
-    """p50/p90/p95 and n of each measure column of ``base`` (a SELECT of ``grp`` and the
-    measures) per ``grp``: ``{grp: {measure: {"p50", "p90", "p95", "n"}}}``. Nulls are
-    left out, as ``percentile_cont`` does."""
+    """p50/p90/p95 and n of each measure column of ``base`` (a SELECT of ``day`` and the
+    measures), over all its rows (key ``"all"``) and per ``day``:
+    ``{"all" | day: {measure: {"p50", "p90", "p95", "n"}}}``. Nulls are left out, as
+    ``percentile_cont`` does."""
     out: dict[str, dict] = defaultdict(dict)
     if _pg():
+        # One pass: GROUPING SETS reads and joins the rows once for both groupings.
         array = "ARRAY[" + ", ".join(str(p) for p in PERCENTILES) + "]"
         columns = ", ".join(
             f"percentile_cont({array}) WITHIN GROUP (ORDER BY b.{m}), COUNT(b.{m})"
             for m in measures
         )
-        for row in _rows(f"SELECT b.grp, {columns} FROM ({base}) b GROUP BY b.grp", params):
+        sql = (
+            f"SELECT CASE WHEN GROUPING(b.day) = 1 THEN 'all' ELSE b.day END, {columns} "
+            f"FROM ({base}) b GROUP BY GROUPING SETS ((b.day), ())"
+        )
+        for row in _rows(sql, params):
             for i, m in enumerate(measures):
                 values, n = row[1 + 2 * i], row[2 + 2 * i]
                 out[row[0]][m] = _summary(values or [None] * len(PERCENTILES), n)
@@ -245,27 +264,28 @@ def _percentiles(base: str, params: list[Any], measures: tuple[str, ...]) -> dic
     # SQLite has no percentile_cont: rank each group's values with window functions and
     # keep, per percentile, the two ranks it falls between (1 + p(n - 1), floor and ceil),
     # so the interpolation is the same as PostgreSQL's.
-    for m in measures:
-        picks = ", ".join(
-            f"MAX(CASE WHEN rn = 1 + CAST({p} * (n - 1) AS INTEGER) THEN v END), "
-            f"MAX(CASE WHEN rn = 2 + CAST({p} * (n - 1) AS INTEGER) THEN v END)"
-            for p in PERCENTILES
-        )
-        sql = (
-            f"WITH b AS ({base}), r AS (SELECT grp, {m} AS v, "
-            f"ROW_NUMBER() OVER (PARTITION BY grp ORDER BY {m}) AS rn, "
-            f"COUNT(*) OVER (PARTITION BY grp) AS n FROM b WHERE {m} IS NOT NULL) "
-            f"SELECT grp, MAX(n), {picks} FROM r GROUP BY grp"
-        )
-        for row in _rows(sql, params):
-            n = row[1]
-            values = []
-            for i, p in enumerate(PERCENTILES):
-                low, high = row[2 + 2 * i], row[3 + 2 * i]
-                h = p * (n - 1)
-                frac = h - math.floor(h)
-                values.append(low if high is None or frac == 0 else low + frac * (high - low))
-            out[row[0]][m] = _summary(values, n)
+    for grp in ("'all'", "day"):
+        for m in measures:
+            picks = ", ".join(
+                f"MAX(CASE WHEN rn = 1 + CAST({p} * (n - 1) AS INTEGER) THEN v END), "
+                f"MAX(CASE WHEN rn = 2 + CAST({p} * (n - 1) AS INTEGER) THEN v END)"
+                for p in PERCENTILES
+            )
+            sql = (
+                f"WITH b AS ({base}), r AS (SELECT {grp} AS grp, {m} AS v, "
+                f"ROW_NUMBER() OVER (PARTITION BY {grp} ORDER BY {m}) AS rn, "
+                f"COUNT(*) OVER (PARTITION BY {grp}) AS n FROM b WHERE {m} IS NOT NULL) "
+                f"SELECT grp, MAX(n), {picks} FROM r GROUP BY grp"
+            )
+            for row in _rows(sql, params):
+                n = row[1]
+                values = []
+                for i, p in enumerate(PERCENTILES):
+                    low, high = row[2 + 2 * i], row[3 + 2 * i]
+                    h = p * (n - 1)
+                    frac = h - math.floor(h)
+                    values.append(low if high is None or frac == 0 else low + frac * (high - low))
+                out[row[0]][m] = _summary(values, n)
     return out
 
 
@@ -282,7 +302,7 @@ def speed(f: MetricFilter, user) -> dict[str, Any]:
     scope = scope_of(user)
     where = _where(f, scope, time="l.captured_at", rep="l.owner_id")
     base = (
-        f"SELECT {{grp}} AS grp, "
+        f"SELECT {_day('l.captured_at')} AS day, "
         f"{_seconds('l.assigned_at', 'l.captured_at')} AS assign, "
         f"{_seconds('n.created_at', 'l.assigned_at')} AS notify, "
         f"{_seconds('l.accepted_at', 'l.assigned_at')} AS accept, "
@@ -293,11 +313,11 @@ def speed(f: MetricFilter, user) -> dict[str, Any]:
         f"LEFT JOIN {NOTIFICATION} n ON n.decision_id = d.id AND n.channel = 'in_app' "
         f"WHERE {where.sql}"
     )
-    overall = _percentiles(base.format(grp="'all'"), where.params, SPEED_MEASURES)
-    daily = _percentiles(base.format(grp=_day("l.captured_at")), where.params, SPEED_MEASURES)
+    daily = _percentiles(base, where.params, SPEED_MEASURES)
+    overall = daily.pop("all", {})
     empty = {m: _summary([None] * len(PERCENTILES), 0) for m in SPEED_MEASURES}
     return {
-        "overall": {**empty, **overall.get("all", {})},
+        "overall": {**empty, **overall},
         "daily": [{"day": day, **empty, **daily[day]} for day in sorted(daily)],
     }
 
@@ -305,17 +325,21 @@ def speed(f: MetricFilter, user) -> dict[str, Any]:
 # --- SLA ------------------------------------------------------------------------------
 
 
-def _clock_outcome() -> str:
-    breach_event = (
-        f"EXISTS (SELECT 1 FROM {EVENT} e WHERE e.lead_id = c.lead_id AND e.kind = 'sla' "
-        f"AND {_json_text('e.data', 'step')} = 'breach' "
-        f"AND {_json_int('e.data', 'clock_id')} = c.id)"
+def _clock_outcome(f: MetricFilter) -> tuple[str, list[Any]]:
+    """The clock's outcome ('met', 'breached' or NULL) as SQL over ``c``, and its
+    parameters. A breach event is written after its clock started, so the events that can
+    name a clock of the period are the breach events from the period's start on: one
+    index range on (kind, at), hashed once, instead of a JSON look-up per stopped clock."""
+    breached = (
+        f"SELECT {_json_int('e.data', 'clock_id')} FROM {EVENT} e WHERE e.kind = 'sla' "
+        f"AND e.at >= %s AND {_json_text('e.data', 'step')} = 'breach'"
     )
-    return (
+    sql = (
         "CASE WHEN c.status = 'met' THEN 'met' "
-        f"WHEN c.status = 'breached' OR (c.status = 'stopped' AND {breach_event}) "
+        f"WHEN c.status = 'breached' OR (c.status = 'stopped' AND c.id IN ({breached})) "
         "THEN 'breached' END"
     )
+    return sql, [_when(f.start)]
 
 
 def _compliance(met: int, breached: int) -> dict[str, Any]:
@@ -327,16 +351,18 @@ def sla(f: MetricFilter, user, *, events_limit: int | None = 50) -> dict[str, An
     latest breach events (``events_limit``; None for all of them)."""
     scope = scope_of(user)
     where = _where(f, scope, time="c.started_at", rep="c.rep_id")
+    outcome, outcome_params = _clock_outcome(f)
+    # The lead is joined only for the filters on it: the clock has its rep and start.
+    join = f"JOIN {LEAD} l ON l.id = c.lead_id" if f.source or f.rule_name else ""
     sql = (
         f"SELECT policy_id, rep_id, "
         f"SUM(CASE WHEN outcome = 'met' THEN 1 ELSE 0 END), "
         f"SUM(CASE WHEN outcome = 'breached' THEN 1 ELSE 0 END) FROM "
-        f"(SELECT c.policy_id, c.rep_id, {_clock_outcome()} AS outcome "
-        f"FROM {CLOCK} c JOIN {LEAD} l ON l.id = c.lead_id "
+        f"(SELECT c.policy_id, c.rep_id, {outcome} AS outcome FROM {CLOCK} c {join} "
         f"WHERE {where.sql} AND c.status IN ('met', 'breached', 'stopped')) o "
         f"GROUP BY policy_id, rep_id"
     )
-    rows = _rows(sql, where.params)
+    rows = _rows(sql, outcome_params + where.params)
     policies = dict(SlaPolicy.objects.values_list("pk", "name"))
     reps = {
         r.pk: r
@@ -378,11 +404,14 @@ def sla(f: MetricFilter, user, *, events_limit: int | None = 50) -> dict[str, An
     }
 
 
-def _sla_events_query(f: MetricFilter, scope: Scope) -> tuple[str, list[Any]]:
+def _sla_events_query(f: MetricFilter, scope: Scope, *, lead: bool = True) -> tuple[str, list[Any]]:
+    """FROM and WHERE of the period's breach events; ``lead=False`` joins the lead only
+    for the filters on it (every event has its lead)."""
     rep = _json_int("e.data", "rep")
     where = _where(f, scope, time="e.at", rep=rep)
+    join = f"JOIN {LEAD} l ON l.id = e.lead_id" if lead or f.source or f.rule_name else ""
     return (
-        f"FROM {EVENT} e JOIN {LEAD} l ON l.id = e.lead_id "
+        f"FROM {EVENT} e {join} "
         f"WHERE e.kind = 'sla' AND {_json_text('e.data', 'step')} = 'breach' AND {where.sql}",
         where.params,
     )
@@ -392,13 +421,14 @@ def sla_events(f: MetricFilter, user, *, limit: int | None = 50) -> tuple[list[d
     """The SLA breach events of the period, newest first, and their counts by action
     (``reassigned``, ``escalated``, ``triaged``, ``recorded``)."""
     scope = scope_of(user)
-    body, params = _sla_events_query(f, scope)
+    body, params = _sla_events_query(f, scope, lead=False)
     counts = {"total": 0, "reassigned": 0, "escalated": 0, "triaged": 0, "recorded": 0}
     for action, n in _rows(
         f"SELECT {_json_text('e.data', 'action')}, COUNT(*) {body} GROUP BY 1", params
     ):
         counts[action or "recorded"] = counts.get(action or "recorded", 0) + n
         counts["total"] += n
+    body, params = _sla_events_query(f, scope)
     events = list(_sla_event_rows(body, params, limit))
     return events, counts
 
@@ -503,15 +533,22 @@ def conversion(f: MetricFilter, user) -> dict[str, Any]:
     where = _where(f, scope, time="l.captured_at", rep="l.owner_id")
     counts = (
         "COUNT(*), "
-        "SUM(CASE WHEN l.status IN ('converted', 'disqualified', 'junk') THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN l.status = 'converted' THEN 1 ELSE 0 END)"
+        "SUM(CASE WHEN status IN ('converted', 'disqualified', 'junk') THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN status = 'converted' THEN 1 ELSE 0 END)"
     )
-
-    def grouped(key: str, join: str = "") -> list[tuple]:
-        return _rows(
-            f"SELECT {key}, {counts} FROM {LEAD} l {join} WHERE {where.sql} GROUP BY {key}",
-            where.params,
-        )
+    # One read of the period's leads for the three groupings. A lead's routing path is
+    # its first automatic decision's rule, stamped on it by routing (``routed_rule``), so
+    # a lead routed again later does not count twice.
+    grouped: dict[str, list[tuple]] = defaultdict(list)
+    for kind, key, *values in _rows(
+        f"WITH b AS (SELECT l.owner_id, COALESCE(l.routed_rule, '') AS rule, l.source, "
+        f"l.status FROM {LEAD} l WHERE {where.sql}) "
+        f"SELECT 'rep', CAST(owner_id AS TEXT), {counts} FROM b GROUP BY owner_id "
+        f"UNION ALL SELECT 'rule', rule, {counts} FROM b GROUP BY rule "
+        f"UNION ALL SELECT 'source', source, {counts} FROM b GROUP BY source",
+        where.params,
+    ):
+        grouped[kind].append((key, *values))
 
     def row(**key: Any) -> Any:
         def make(leads: int, closed: int, converted: int) -> dict[str, Any]:
@@ -526,18 +563,11 @@ def conversion(f: MetricFilter, user) -> dict[str, Any]:
 
         return make
 
-    by_rep = grouped("l.owner_id")
+    by_rep = [(None if k is None else int(k), *v) for k, *v in grouped["rep"]]
     names = _rep_names(r[0] for r in by_rep)
     reps = [row(rep_id=k, rep=names.get(k, "(unassigned)"))(*v) for k, *v in by_rep]
-    # A lead's routing path is its first automatic decision's rule (a lead routed again
-    # later must not count twice).
-    by_rule = grouped(
-        "d.rule_name",
-        f"LEFT JOIN {DECISION} d ON d.id = (SELECT MIN(fd.id) FROM {DECISION} fd "
-        "WHERE fd.lead_id = l.id AND fd.kind = 'auto')",
-    )
-    rules = [row(rule=k or NO_RULE)(*v) for k, *v in by_rule]
-    sources = [row(source=k or "(none)")(*v) for k, *v in grouped("l.source")]
+    rules = [row(rule=k or NO_RULE)(*v) for k, *v in grouped["rule"]]
+    sources = [row(source=k or "(none)")(*v) for k, *v in grouped["source"]]
     total = row()(*(sum(r[k] for r in reps) for k in ("leads", "closed", "converted")))
     return {
         "total": total,

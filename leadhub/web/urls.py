@@ -17,6 +17,7 @@ urlpatterns = [
     path("dashboard/", views_dashboard.dashboard, name="dashboard"),
     path("dashboard/teams/<int:team_id>/", views_dashboard.dashboard, name="dashboard-team"),
     path("dashboard/reps/<int:rep_id>/", views_dashboard.dashboard, name="dashboard-rep"),
+    path("dashboard/sections/<slug:name>/", views_dashboard.section, name="dashboard-section"),
     path("dashboard/export/<slug:table>.csv", views_dashboard.export, name="dashboard-export"),
     path(
         "dashboard/leads/<int:lead_id>/reassign/",

@@ -51,32 +51,76 @@ def _drill(request: HttpRequest, team_id: int | None, rep_id: int | None) -> dic
     return {}
 
 
+# The page's sections in order, each loaded by its own request (htmx, on load): one
+# metric per request, so no request waits for the sum of them.
+SECTIONS = {
+    "speed": "Speed to lead",
+    "sla": "SLA compliance",
+    "acceptance": "Acceptance",
+    "conversion": "Conversion",
+    "fairness": "Fairness",
+    "workload": "Workload and queues",
+}
+# Which charts (by canvas id prefix) each section draws.
+SECTION_CHARTS = {"speed": "chart-speed", "sla": "chart-sla", "fairness": "chart-pool-",
+                  "workload": "chart-workload"}  # fmt: skip
+
+
+def _page_query(request: HttpRequest, fixed: dict[str, Any]) -> str:
+    query = request.GET.copy()
+    query.update({k: str(v) for k, v in fixed.items()})
+    return query.urlencode()
+
+
 @login_required
 @require_GET
 def dashboard(
     request: HttpRequest, team_id: int | None = None, rep_id: int | None = None
 ) -> HttpResponse:
+    """The page: its filters and a placeholder per section (``section`` fills each)."""
     drill = _drill(request, team_id, rep_id)
     fixed = {k: v for k, v in drill.items() if k in ("team", "rep")}
     form = _filter_form(request, fixed)
     context: dict[str, Any] = {"form": form, "drill": drill, "fixed": fixed}
     if form.is_valid():
-        f = form.metric_filter()
-        data = {name: compute(f, request.user) for name, compute in METRICS.items()}
-        tables = dashboard_tables.build(data)
-        query = request.GET.copy()
-        query.update({k: str(v) for k, v in fixed.items()})
+        context.update(sections=SECTIONS, query=_page_query(request, fixed))
+    status = 200 if form.is_valid() else 400
+    return render(request, "web/dashboard/index.html", context, status=status)
+
+
+@login_required
+@require_GET
+def section(request: HttpRequest, name: str) -> HttpResponse:
+    """One section of the page for the page's filters (``team``/``rep`` among them): its
+    numbers, tables and charts. A fragment for htmx, a page of its own otherwise."""
+    if name not in SECTIONS:
+        raise Http404("No such section.")
+    form = _filter_form(request, {})
+    if not form.is_valid():
+        return HttpResponse(form.errors.as_text(), status=400, content_type="text/plain")
+    data = _partial_data(form.metric_filter(), request.user, name)
+    prefix = SECTION_CHARTS.get(name)
+    charts = [c for c in dashboard_tables.charts(data) if prefix and c["id"].startswith(prefix)]
+    context: dict[str, Any] = {
+        "name": name,
+        "title": SECTIONS[name],
+        "data": data,
+        "tables": dashboard_tables.build(data),
+        "charts": charts,
+        "query": request.GET.urlencode(),
+        "page_url": f"{reverse('web:dashboard')}?{request.GET.urlencode()}",
+        "frame": (
+            "web/dashboard/_fragment.html" if request.headers.get("HX-Request") else
+            "web/dashboard/section_page.html"
+        ),
+    }  # fmt: skip
+    if name == "sla":
+        # Evaluated once: a choices iterator would query again for every row.
         context.update(
-            data=data,
-            tables=tables,
-            charts=dashboard_tables.charts(data),
-            query=query.urlencode(),
-            # Evaluated once: a choices iterator would query again for every row.
             reassign_choices=list(ReassignForm(user=request.user).fields["rep"].choices)[1:],
             open_statuses=OPEN_STATUSES,
         )
-    status = 200 if form.is_valid() else 400
-    return render(request, "web/dashboard/index.html", context, status=status)
+    return render(request, "web/dashboard/section.html", context)
 
 
 class _Echo:
@@ -113,7 +157,7 @@ def export(request: HttpRequest, table: str) -> HttpResponse:
         }.get(table)
         if source is None:
             raise Http404("No such table.")
-        data = _partial_data(f, request.user, source[0])
+        data = _partial_data(f, request.user, source[0], events_limit=0)
         built = dashboard_tables.build(data)[table]
         columns, rows = built.columns, built.rows
 
@@ -129,9 +173,11 @@ def export(request: HttpRequest, table: str) -> HttpResponse:
     return response
 
 
-def _partial_data(f: metrics.MetricFilter, user, needed: str) -> dict[str, Any]:
-    """The one metric a table needs, with empty stand-ins for the others (``build`` makes
-    every table)."""
+def _partial_data(
+    f: metrics.MetricFilter, user, needed: str, *, events_limit: int = 50
+) -> dict[str, Any]:
+    """The one metric a section or table needs, with empty stand-ins for the others
+    (``build`` makes every table); ``events_limit``: SLA breach events to list."""
     empty: dict[str, Any] = {
         "speed": {
             "overall": {m: dict.fromkeys(("p50", "p90", "p95")) for m in metrics.SPEED_MEASURES},
@@ -143,11 +189,10 @@ def _partial_data(f: metrics.MetricFilter, user, needed: str) -> dict[str, Any]:
         "fairness": [],
         "workload": {"reps": [], "queues": []},
     }
-    compute = METRICS[needed]
     if needed == "sla":
-        empty["sla"] = metrics.sla(f, user, events_limit=0)
+        empty["sla"] = metrics.sla(f, user, events_limit=events_limit)
     else:
-        empty[needed] = compute(f, user)
+        empty[needed] = METRICS[needed](f, user)
     return empty
 
 

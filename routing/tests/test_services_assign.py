@@ -1,6 +1,8 @@
+import importlib
 from collections import Counter
 
 import pytest
+from django.db import connection
 
 from leadhub.leads.services import lead_transition
 from leadhub.leads.tests.factories import LeadFactory
@@ -123,3 +125,40 @@ def test_a_big_capture_is_routed_in_tasks_of_at_most_fifty_leads(monkeypatch):
     receivers.route_captured(None, lead_ids=list(range(120)))
     assert [len(b) for b in batches] == [50, 50, 20]
     assert [i for batch in batches for i in batch] == list(range(120))
+
+
+def test_a_lead_keeps_the_rule_of_its_first_automatic_decision(pool):
+    publish({"name": "Everyone", "condition": {}, "action": "pool", "action_pool": pool})
+    lead = LeadFactory()
+    first = lead_route(lead_id=lead.pk)
+    lead.refresh_from_db()
+    assert lead.routed_rule == "Everyone"
+
+    other = next(m.rep for m in pool.members.all() if m.rep_id != first.rep_id)
+    lead_reassign(lead_id=lead.pk, rep_id=other.pk, actor=None, reason="Covering")
+    lead.refresh_from_db()
+    assert lead.routed_rule == "Everyone"
+
+    unmatched = LeadFactory()
+    publish()
+    lead_route(lead_id=unmatched.pk)
+    unmatched.refresh_from_db()
+    assert unmatched.routed_rule == ""  # routed, no rule matched
+    assert LeadFactory().routed_rule is None  # not routed yet
+
+
+def test_the_backfill_stamps_the_first_automatic_decisions_rule(pool):
+    migration = importlib.import_module("routing.migrations.0006_lead_routed_rule_backfill")
+    lead, untouched = LeadFactory(), LeadFactory()
+    for name in ("First", "Later"):
+        Decision.objects.create(lead=lead, kind="auto", rule_name=name, outcome="triage",
+                                effective=False)  # fmt: skip
+    Decision.objects.create(lead=untouched, kind="manual", outcome="triage", effective=False)
+
+    with connection.cursor() as cursor:
+        cursor.execute(migration.BACKFILL)
+        cursor.execute(migration.BACKFILL)  # twice: nothing more to do
+
+    lead.refresh_from_db()
+    untouched.refresh_from_db()
+    assert (lead.routed_rule, untouched.routed_rule) == ("First", None)

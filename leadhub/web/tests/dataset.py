@@ -71,6 +71,7 @@ def build() -> World:
             accepted_at=assigned + timedelta(seconds=60 * (i + 1)) if i < 4 else None,
             first_touch_at=assigned + timedelta(minutes=30) if i < 3 else None,
             closed_at=assigned + timedelta(days=1) if i < 3 else None,
+            routed_rule="Inbound" if i < 4 else "Partners",
         )
         decision = Decision.objects.create(
             lead=lead, kind="auto", rule_name="Inbound" if i < 4 else "Partners", pool=pool,
