@@ -38,20 +38,29 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-# From the demo company (leadhub/leads/demo/data.py): an APAC rep with a handful of open
-# leads, each routed by the rules, and that team's manager.
-REP = "arjun.mehta"
-MANAGER = "weiling.tan"
+# From the demo company (leadhub/leads/demo/data.py): the rep with the most running SLA
+# clocks today (their queue shows countdowns), and that rep's team manager; chosen after
+# seeding (the demo's "today" depends on the hour it is seeded at).
 WIDTH = 1280
 WAIT_MS = 30_000
 
 SET_PASSWORDS = """
 import os
-from django.contrib.auth import get_user_model
-for username in os.environ["SHOT_USERS"].split():
-    user = get_user_model().objects.get(username=username)
-    user.set_password(os.environ["SHOT_PASSWORD"])
-    user.save(update_fields=["password"])
+from django.db.models import Count, Q
+from reps.models import Rep
+rep = (
+    Rep.objects.filter(role="rep", active=True)
+    .annotate(running=Count("sla_clocks", filter=Q(sla_clocks__status="running")))
+    .order_by("-running", "pk")
+    .select_related("user")
+    .first()
+)
+manager = Rep.objects.filter(team=rep.team, role="manager").select_related("user").first()
+for person in (rep, manager):
+    person.user.set_password(os.environ["SHOT_PASSWORD"])
+    person.user.save(update_fields=["password"])
+with open(os.environ["SHOT_USERS"], "w") as out:
+    out.write(f"{rep.user.username} {manager.user.username}")
 """
 
 
@@ -170,7 +179,7 @@ def shoot(page: Page, name: str) -> None:
     print(f"{path.relative_to(ROOT)}: {path.stat().st_size // 1024} KB")
 
 
-def take(base: str, password: str) -> None:
+def take(base: str, password: str, rep_name: str, manager_name: str) -> None:
     expect.set_options(timeout=WAIT_MS)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -178,7 +187,7 @@ def take(base: str, password: str) -> None:
 
         rep = browser.new_context(viewport=viewport, device_scale_factor=1)
         page = rep.new_page()
-        sign_in(page, base, REP, password)
+        sign_in(page, base, rep_name, password)
         expect(page.locator("#my-leads .lead-row").first).to_be_visible()
         shoot(page, "queue.png")
         page.locator("#my-leads .lead-row h3 a").first.click()
@@ -188,11 +197,14 @@ def take(base: str, password: str) -> None:
 
         manager = browser.new_context(viewport=viewport, device_scale_factor=1)
         page = manager.new_page()
-        sign_in(page, base, MANAGER, password)
+        sign_in(page, base, manager_name, password)
         page.goto(f"{base}/dashboard/")
+        # Each section arrives by its own request; then every chart is drawn.
         page.wait_for_function(
-            """() => [...document.querySelectorAll("canvas")].every(
-                (c) => typeof Chart !== "undefined" && Chart.getChart(c))"""
+            """() => !document.querySelector('[aria-busy="true"]')
+                && [...document.querySelectorAll("canvas")].every(
+                    (c) => typeof Chart !== "undefined" && Chart.getChart(c))""",
+            timeout=30_000,
         )
         shoot(page, "dashboard.png")
         manager.close()
@@ -208,7 +220,7 @@ def main() -> None:
             **os.environ,
             "SQLITE_PATH": str(Path(tmp) / "demo.sqlite3"),
             "LEADHUB_ENV": "development",
-            "SHOT_USERS": f"{REP} {MANAGER}",
+            "SHOT_USERS": str(Path(tmp) / "users.txt"),
             "SHOT_PASSWORD": password,
         }
         env.pop("DATABASE_URL", None)
@@ -229,7 +241,8 @@ def main() -> None:
         )
         try:
             wait_for_server(f"{base}/login/", server)
-            take(base, password)
+            rep_name, manager_name = Path(env["SHOT_USERS"]).read_text().split()
+            take(base, password, rep_name, manager_name)
         finally:
             server.terminate()
             server.wait(timeout=30)

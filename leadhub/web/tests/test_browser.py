@@ -197,6 +197,12 @@ BLANK_CANVASES = """() => {
 }"""
 
 
+# The chart specs every loaded section carries (the JSON dashboard.js draws from).
+SECTION_CHARTS = """() => [...document.querySelectorAll(
+    '.dashboard-section > script[type="application/json"]')]
+    .flatMap((source) => JSON.parse(source.textContent).map((spec) => spec.id))"""
+
+
 def tile(page: Page, title: str) -> Locator:
     """The big number of a key-number tile."""
     card = page.locator(".tiles .card", has=page.get_by_role("heading", name=title))
@@ -207,10 +213,10 @@ def test_the_dashboard_draws_every_chart_filters_and_exports(page: Page):
     world = dataset.build()
     sign_in(page, "mia")
     page.goto(f"{reverse('web:dashboard')}?start=2026-01-01&end=2026-01-31")
+    # Each section comes by its own request: wait until none is loading any more.
+    page.wait_for_function("!document.querySelector('[aria-busy=\"true\"]')", timeout=WAIT_MS)
 
-    specs = page.evaluate(
-        "JSON.parse(document.getElementById('dashboard-charts').textContent).map(s => s.id)"
-    )
+    specs = page.evaluate(SECTION_CHARTS)
     assert {"chart-speed", "chart-sla", "chart-workload", f"chart-pool-{world.pool.pk}"} <= set(
         specs
     )
@@ -222,6 +228,7 @@ def test_the_dashboard_draws_every_chart_filters_and_exports(page: Page):
     page.get_by_role("textbox", name="Source", exact=True).fill("partner")
     page.get_by_role("button", name="Show").click()
     expect(page).to_have_url(re.compile(r"[?&]source=partner(&|$)"))
+    page.wait_for_function("!document.querySelector('[aria-busy=\"true\"]')", timeout=WAIT_MS)
     expect(tile(page, "Assigned in (p50 / p90)")).to_have_text("45.0 s")
 
     link = page.get_by_role("link", name="Download CSV of Speed to lead by capture day (seconds)")
