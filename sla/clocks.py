@@ -49,7 +49,7 @@ Status = SlaClock.Status
 Action = SlaStep.Action
 # A claim-queue clock's ladder: escalate to the queue's team manager, then triage.
 CLAIM_LADDER = (Action.ESCALATE, Action.TRIAGE)
-BATCH = 500
+BATCH = 1000
 
 
 # --- Policies ---------------------------------------------------------------------------
