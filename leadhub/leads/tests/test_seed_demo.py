@@ -351,3 +351,31 @@ def test_demo_login_refuses_in_production(settings, tmp_path):
 
     assert not get_user_model().objects.filter(username="demo").exists()
     assert not (tmp_path / "demo-login.txt").exists()
+
+
+@pytest.mark.django_db
+def test_demo_login_opens_the_pages_of_the_busiest_rep_and_their_manager(client, tmp_path):
+    from leadhub.leads.tests.factories import LeadFactory
+    from reps.models import Rep
+    from reps.tests.factories import RepFactory, TeamFactory
+
+    team = TeamFactory()
+    quiet = RepFactory(team=team, user__username="quiet")
+    busy = RepFactory(team=team, user__username="busy")
+    RepFactory(team=team, role=Rep.Role.MANAGER, user__username="boss")
+    LeadFactory(owner=busy, status="assigned")
+    LeadFactory(owner=quiet, status="converted")
+    file = tmp_path / "demo-login.txt"
+    out = io.StringIO()
+
+    call_command("demo_login", file=file, stdout=out)
+
+    password = file.read_text().strip()
+    lines = out.getvalue().splitlines()
+    assert lines[1:] == [
+        "  a rep's queue: http://127.0.0.1:8000/queue/  user: busy  (same password)",
+        "  their manager: http://127.0.0.1:8000/dashboard/  user: boss  (same password)",
+    ]
+    assert client.login(username="busy", password=password)
+    assert client.get("/").url == "/queue/"
+    assert not client.login(username="quiet", password=password)

@@ -2,7 +2,10 @@
 
 The password is random, made once and kept in var/demo-login.txt (mode 0600, git-ignored),
 so `make run` prints the same login every time. Without that file a new password is made
-and set. Refused in production, where a superuser with a password in a file has no place.
+and set. When the demo company is loaded, the same password also opens the pages of one
+demo rep (the one with the most open leads) and of that rep's manager, so a newcomer sees
+the queue and the dashboard as they see them. Refused in production, where a superuser
+with a password in a file has no place.
 """
 
 import os
@@ -15,12 +18,16 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.db.models import Count, Q
 
+from leadhub.leads.models import OPEN_STATUSES
 from leadhub.leads.selectors import REVOPS_GROUP
+from reps.models import Rep
 
 USERNAME = "demo"
 GROUPS = (REVOPS_GROUP, "Rep", "Manager")
-URL = "http://127.0.0.1:8000/admin/"
+ROOT = "http://127.0.0.1:8000/"
+URL = f"{ROOT}admin/"
 
 
 class Command(BaseCommand):
@@ -57,7 +64,38 @@ class Command(BaseCommand):
                 user.set_password(password)
             user.save()
             user.groups.add(groups[0])
+            people = demo_people()
+            for person in people.values():
+                if not person.user.check_password(password):
+                    person.user.set_password(password)
+                    person.user.save(update_fields=["password"])
         self.stdout.write(f"Demo login: {URL}  user: {USERNAME}  password: {password}")
+        pages = {"rep": ("queue/", "a rep's queue"), "manager": ("dashboard/", "their manager")}
+        for role, person in people.items():
+            path, who = pages[role]
+            self.stdout.write(
+                f"  {who}: {ROOT}{path}  user: {person.user.username}  (same password)"
+            )
+
+
+def demo_people() -> dict[str, Rep]:
+    """The demo rep with the most open leads, and their team's manager (none without reps)."""
+    rep = (
+        Rep.objects.filter(role=Rep.Role.REP, active=True, user__is_superuser=False)
+        .annotate(open=Count("leads", filter=Q(leads__status__in=sorted(OPEN_STATUSES))))
+        .order_by("-open", "pk")
+        .select_related("user")
+        .first()
+    )
+    if rep is None:
+        return {}
+    manager = (
+        Rep.objects.filter(team_id=rep.team_id, role=Rep.Role.MANAGER, active=True)
+        .select_related("user")
+        .order_by("pk")
+        .first()
+    )
+    return {"rep": rep, **({"manager": manager} if manager else {})}
 
 
 def read_password(file: Path) -> str | None:
