@@ -297,23 +297,41 @@ def _summary(values: list[float | None], n: int) -> dict[str, Any]:
 # --- Speed to lead --------------------------------------------------------------------
 
 
-def speed(f: MetricFilter, user) -> dict[str, Any]:
-    """Percentiles of the four durations over the period and per capture day."""
-    scope = scope_of(user)
-    where = _where(f, scope, time="l.captured_at", rep="l.owner_id")
-    base = (
+def speed_base(where_sql: str, *, team: bool = False) -> str:
+    """A SELECT of each lead's capture ``day`` and its four durations (``team``: and its
+    owner's team) over the leads ``where_sql`` (on alias ``l``) keeps."""
+    owner_team = ", o.team_id AS team" if team else ""
+    owner_join = f"LEFT JOIN {REP} o ON o.id = l.owner_id " if team else ""
+    return (
         f"SELECT {_day('l.captured_at')} AS day, "
         f"{_seconds('l.assigned_at', 'l.captured_at')} AS assign, "
         f"{_seconds('n.created_at', 'l.assigned_at')} AS notify, "
         f"{_seconds('l.accepted_at', 'l.assigned_at')} AS accept, "
-        f"{_seconds('l.first_touch_at', 'l.assigned_at')} AS touch "
+        f"{_seconds('l.first_touch_at', 'l.assigned_at')} AS touch{owner_team} "
         f"FROM {LEAD} l "
         f"LEFT JOIN {DECISION} d ON d.lead_id = l.id AND d.effective "
         f"AND d.outcome = 'assigned' AND l.assigned_at IS NOT NULL "
         f"LEFT JOIN {NOTIFICATION} n ON n.decision_id = d.id AND n.channel = 'in_app' "
-        f"WHERE {where.sql}"
+        f"{owner_join}WHERE {where_sql}"
     )
-    daily = _percentiles(base, where.params, SPEED_MEASURES)
+
+
+def speed(f: MetricFilter, user) -> dict[str, Any]:
+    """Percentiles of the four durations over the period and per capture day: from the
+    rollup (days before today) and live (today) when ``rollup.serves`` the filter, else
+    live and exact."""
+    from leadhub.web import rollup
+
+    scope = scope_of(user)
+    if rollup.serves(f):
+        return rollup.speed(f, scope)
+    where = _where(f, scope, time="l.captured_at", rep="l.owner_id")
+    daily = _percentiles(speed_base(where.sql), where.params, SPEED_MEASURES)
+    return speed_result(daily)
+
+
+def speed_result(daily: dict[str, dict]) -> dict[str, Any]:
+    """The response: ``daily`` as ``_percentiles`` gives it (its ``"all"`` the overall)."""
     overall = daily.pop("all", {})
     empty = {m: _summary([None] * len(PERCENTILES), 0) for m in SPEED_MEASURES}
     return {
