@@ -87,7 +87,11 @@ SpeedMetricsView = _view(
     metrics.speed,
     "Speed to lead in seconds: `overall` and `daily` (by capture day) p50/p90/p95 and n of "
     "`assign` (captured→assigned), `notify` (assigned→in-app notification), `accept` "
-    "(assigned→accepted), `touch` (assigned→first touch), over leads captured in the period.",
+    "(assigned→accepted), `touch` (assigned→first touch), over leads captured in the period. "
+    "Without a `rep`, `source` or `rule` filter, days before today come from a rollup "
+    "refreshed every 5 minutes (so at most 5 minutes stale; percentiles from log buckets, "
+    "within 1 % + 0.01 s of the exact ones, `n` exact); today and any filtered view are live "
+    "and exact.",
 )
 SlaMetricsView = _view(
     "sla",

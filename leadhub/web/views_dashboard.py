@@ -15,7 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from leadhub.leads.models import OPEN_STATUSES, Lead
-from leadhub.web import dashboard_tables, metrics
+from leadhub.web import dashboard_tables, metrics, rollup
 from leadhub.web.forms_dashboard import MetricFilterForm, ReassignForm
 from reps.selectors import reps_visible_to, teams_visible_to
 from routing.selectors import user_may_reassign
@@ -114,6 +114,10 @@ def section(request: HttpRequest, name: str) -> HttpResponse:
             "web/dashboard/section_page.html"
         ),
     }  # fmt: skip
+    if name == "speed":
+        # Days before today come from the rollup (refreshed every 5 minutes) when it
+        # serves the filters: say as of when.
+        context["speed_as_of"] = rollup.as_of(form.metric_filter())
     if name == "sla":
         # Evaluated once: a choices iterator would query again for every row.
         context.update(
