@@ -241,6 +241,9 @@ class Lead(models.Model):
             models.Index(fields=["captured_at"]),
             # The dashboard's acceptance: leads assigned in a period, whoever owns them.
             models.Index(fields=["assigned_at"], name="lead_assigned_idx"),
+            # The dashboard's speed rollup refreshes the days of leads changed since its
+            # last run (leadhub.web.rollup), every five minutes.
+            models.Index(fields=["updated_at"], name="lead_updated_idx"),
             models.Index(fields=["source", "captured_at"]),
             # Plain twins of the unique partial indexes below, for the dedupe look-up: SQLite
             # uses a partial index only when the query spells its condition as literals,
