@@ -31,18 +31,16 @@ over 200 routes).
 import argparse
 import io
 import json
-import os
 import random
 import statistics
 import sys
 import time
-import warnings
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_intake import database_version, describe, throwaway_database
+from bench_intake import database_version, describe, in_throwaway_database
 
 TARGET_RATIO = 4.0
 TARGET_HISTORY_RATIO = 1.2
@@ -388,14 +386,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="cProfile 200 routes, then stop")
     args = parser.parse_args()
 
-    os.environ["DEBUG"] = "false"
-    warnings.filterwarnings("ignore", message="No directory at")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadhub.settings")
-    drop = throwaway_database()
-    try:
-        run(args)
-    finally:
-        drop()
+    in_throwaway_database(run, args)
 
 
 def run(args: argparse.Namespace) -> None:

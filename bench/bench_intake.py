@@ -217,6 +217,12 @@ def main() -> None:
     )
     args = parser.parse_args()
 
+    in_throwaway_database(run, args)
+
+
+def in_throwaway_database(run: Callable[[argparse.Namespace], None], args) -> None:
+    """Run ``run(args)`` production-like (DEBUG off) in a database of its own, removed
+    afterwards whatever happens: every benchmark's way in."""
     # Production-like: with DEBUG on, Django would also record every query it runs.
     os.environ["DEBUG"] = "false"
     # WhiteNoise warns that collectstatic has not run; static files play no part here.

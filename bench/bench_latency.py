@@ -28,12 +28,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_assign import Submissions, set_up_world
-from bench_intake import database_version, percentile, throwaway_database
+from bench_intake import database_version, in_throwaway_database, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
@@ -56,17 +55,10 @@ def main() -> None:
             subprocess.run(argv, check=True)  # noqa: S603 (this script, its own arguments)
         return
 
-    os.environ["DEBUG"] = "false"
     os.environ.pop("REDIS_URL", None)
     if args.broker == "redis":
         os.environ["REDIS_URL"] = args.redis_url
-    warnings.filterwarnings("ignore", message="No directory at")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadhub.settings")
-    drop = throwaway_database()
-    try:
-        run(args)
-    finally:
-        drop()
+    in_throwaway_database(run, args)
 
 
 @contextlib.contextmanager

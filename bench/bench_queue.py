@@ -17,16 +17,14 @@ view, templates), --runs times after 3 warm-ups. DEBUG is off.
 """
 
 import argparse
-import os
 import re
 import statistics
 import sys
 import time
-import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_intake import database_version, describe, throwaway_database
+from bench_intake import database_version, describe, in_throwaway_database
 
 TARGET_MS = 100.0
 
@@ -117,14 +115,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--profile", action="store_true", help="cProfile 10 page loads")
     args = parser.parse_args()
-    os.environ["DEBUG"] = "false"
-    warnings.filterwarnings("ignore", message="No directory at")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadhub.settings")
-    drop = throwaway_database()
-    try:
-        run(args)
-    finally:
-        drop()
+    in_throwaway_database(run, args)
 
 
 def run(args: argparse.Namespace) -> None:

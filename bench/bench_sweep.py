@@ -26,18 +26,16 @@ the end; ``DEBUG`` is off. ``--profile`` runs cProfile over both timed sweeps of
 import argparse
 import io
 import json
-import os
 import random
 import sys
 import time
-import warnings
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_intake import database_version, describe, throwaway_database
+from bench_intake import database_version, describe, in_throwaway_database
 
 TARGET_SWEEP_SECONDS = 30.0
 TARGET_TICK_SECONDS = 0.050
@@ -370,14 +368,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="cProfile the part 1 sweeps")
     args = parser.parse_args()
 
-    os.environ["DEBUG"] = "false"
-    warnings.filterwarnings("ignore", message="No directory at")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadhub.settings")
-    drop = throwaway_database()
-    try:
-        run(args)
-    finally:
-        drop()
+    in_throwaway_database(run, args)
 
 
 def run(args: argparse.Namespace) -> None:

@@ -27,17 +27,10 @@ from pathlib import Path
 from playwright.sync_api import Page, expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from leadhub.web.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402 (after the path)
+
 OUT = Path(__file__).resolve().parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # From the demo company (leadhub/leads/demo/data.py): the rep with the most running SLA
 # clocks today (their queue shows countdowns), and that rep's team manager; chosen after
 # seeding (the demo's "today" depends on the hour it is seeded at).

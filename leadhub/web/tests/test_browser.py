@@ -21,21 +21,12 @@ from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from leadhub.leads.models import LeadEvent
 from leadhub.leads.tests.factories import LeadFactory
+from leadhub.web.chromium import CHROMIUM, CHROMIUM_ARGS
 from leadhub.web.selectors import queue_version
 from leadhub.web.tests import dataset
 from leadhub.web.tests.conftest import Floor
 from reps.selectors import REVOPS_GROUP
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "pw-for-tests-only"  # reps.tests.factories.UserFactory's
 # Any one wait: the queue polls every 4 s, so a new lead shows within about 4 s.
 WAIT_MS = 10_000
