@@ -66,12 +66,12 @@ from leadhub.leads.services import LeadTransitionError
 from reps.load import rep_loads_recount
 from reps.models import Rep, TimeOff
 from routing.models import Decision, Pool
+from routing.selectors import queue_members
 from routing.services import (
     RoutingError,
     decision_refund,
     lead_reassign,
     lead_route,
-    queue_members,
 )
 from sla.calendars import business_deadline, business_time_between
 from sla.clocks import clocks_sweep, policy_by_id
@@ -264,7 +264,11 @@ class Story:
             return  # nobody takes it: the queue's clock escalates it
         later = at + self.delay(30, hot=False)
         away = TimeOff.objects.filter(start__lte=later, end__gt=later).values_list("rep_id")
-        members = sorted(queue_members(Pool.objects.get(pk=pool_id)) - set(r for (r,) in away))
+        # The rep at capacity takes nothing more (the demo keeps their book at max_open; a
+        # claim does not check caps), and nobody claims from their time off.
+        full = Rep.objects.filter(user__username=AT_CAPACITY).values_list("pk")
+        busy = {r for (r,) in away} | {r for (r,) in full}
+        members = sorted(queue_members(Pool.objects.get(pk=pool_id)) - busy)
         self.push(later, "claim", lead_id, self.rng.choice(members))
 
     def delay(self, median_minutes: float, hot: bool) -> timedelta:
