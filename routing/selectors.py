@@ -227,11 +227,31 @@ def claim_queue_of(lead_id: int) -> Pool | None:
     )
 
 
+def queue_members(pool: Pool) -> set[int]:
+    """Who may claim from ``pool``: its listed members, or, when it lists nobody, the
+    active reps of its team. ``claim_queues_of`` is the same rule from the rep's side."""
+    members = set(pool.members.values_list("rep_id", flat=True))
+    if not members and pool.team_id:
+        members = set(
+            Rep.objects.filter(team_id=pool.team_id, active=True).values_list("pk", flat=True)
+        )
+    return members
+
+
+def claim_queues_of(rep: Rep) -> QuerySet[Pool]:
+    """The claim queues ``rep`` belongs to (``queue_members``' rule, as a query)."""
+    if not rep.active:
+        return Pool.objects.none()
+    listed = PoolMember.objects.filter(pool=OuterRef("pk"))
+    return Pool.objects.filter(method=Pool.Method.CLAIM_QUEUE).filter(
+        Exists(listed.filter(rep=rep)) | (~Exists(listed) & Q(team_id=rep.team_id))
+    )
+
+
 def claim_queues_for(user) -> QuerySet[Pool]:
     """The claim queues ``user`` works or oversees, each annotated with ``waiting`` (its
-    queued leads): RevOps every queue; a rep the queues they are a member of (the listed
-    members, or for a queue with none the active reps of its team, as
-    ``routing.services.queue_members``); a manager those and their team's queues."""
+    queued leads): RevOps every queue; a rep the queues they belong to
+    (``claim_queues_of``); a manager those and their team's queues."""
     waiting = (
         Decision.objects.filter(pool=OuterRef("pk"), effective=True, lead__status="queued")
         .order_by()
@@ -250,10 +270,7 @@ def claim_queues_for(user) -> QuerySet[Pool]:
     me = rep_of(user)
     if me is None:
         return pools.none()
-    listed = Exists(PoolMember.objects.filter(pool=OuterRef("pk")))
-    member = Exists(PoolMember.objects.filter(pool=OuterRef("pk"), rep=me)) | (
-        ~listed & Q(team_id=me.team_id)
-    )
+    member = Q(pk__in=claim_queues_of(me).values("pk"))
     if me.role == Rep.Role.MANAGER:
         return pools.filter(member | Q(team_id=me.team_id))
     return pools.filter(member)

@@ -36,9 +36,11 @@ from reps.selectors import rep_snapshots
 from routing import engine
 from routing.models import Decision, Pool, PoolState, Publication, Rule, RuleSet
 from routing.selectors import (
+    claim_queue_of,
     engine_states,
     lead_snapshot,
     pool_settings_from,
+    queue_members,
     ruleset_in_force,
 )
 from routing.signals import announce_routed
@@ -374,30 +376,10 @@ def _reassign(lead: Lead, rep: Rep, *, actor, reason: str, now) -> Decision:
             ),
         ],
     }
-    Decision.objects.filter(lead=lead, effective=True).update(effective=False)
-    stored = Decision.objects.create(
-        lead=lead,
-        kind=Decision.Kind.MANUAL,
-        actor=actor,
-        reason=reason,
-        rep=rep,
-        method="manual",
-        outcome="assigned",
-        rotation=False,
-        payload=payload,
-    )
     try:
-        lead_assign(
-            lead=lead,
-            rep_id=rep_id,
-            actor=actor,
-            data={"decision": stored.pk, "reason": reason},
-            rep_timezone=rep.timezone,
-        )
+        return _store_plain(lead, rep, "manual", payload, kind=Decision.Kind.MANUAL, actor=actor)
     except LeadTransitionError as exc:
         raise RoutingError(str(exc)) from None
-    announce_routed(lead, stored)
-    return stored
 
 
 def decision_refund(*, lead_id: int) -> bool:
@@ -604,22 +586,6 @@ def _store_plain(
     return stored
 
 
-def _queue_of(lead: Lead) -> Pool | None:
-    """The claim queue the lead waits in (or was claimed from): its effective decision's."""
-    decision = Decision.objects.filter(lead=lead, effective=True).select_related("pool").first()
-    pool = decision.pool if decision else None
-    return pool if pool is not None and pool.method == Pool.Method.CLAIM_QUEUE else None
-
-
-def queue_members(pool: Pool) -> set[int]:
-    members = set(pool.members.values_list("rep_id", flat=True))
-    if not members and pool.team_id:
-        members = set(
-            Rep.objects.filter(team_id=pool.team_id, active=True).values_list("pk", flat=True)
-        )
-    return members
-
-
 def lead_claim(*, lead_id: int, rep: Rep, actor=None) -> Decision:
     """A member takes a lead waiting in their claim queue. Two claiming at once: the lead's
     row lock lets one in; the other is told who has it. A member holding ``claim_limit``
@@ -634,7 +600,7 @@ def lead_claim(*, lead_id: int, rep: Rep, actor=None) -> Decision:
         if lead.status != "queued":
             who = f" by {lead.owner}" if lead.owner_id else ""
             raise RoutingError(f"This lead was already claimed{who} ({lead.status}).")
-        pool = _queue_of(lead)
+        pool = claim_queue_of(lead.pk)
         if pool is None:
             raise RoutingError("This lead is not in a claim queue.")
         if rep.pk not in queue_members(pool) or not rep.active:
@@ -679,7 +645,7 @@ def lead_release(*, lead_id: int, rep: Rep, actor=None) -> Decision:
                 f"{a_lead(lead.status)} cannot be released: only a claimed lead not yet "
                 "accepted goes back to its queue."
             )
-        pool = _queue_of(lead)
+        pool = claim_queue_of(lead.pk)
         if pool is None:
             raise RoutingError("This lead was not claimed from a queue.")
         _lock_loads({rep.pk}, now)

@@ -30,9 +30,9 @@ from routing.selectors import (
     claim_queue_of,
     claim_queues_for,
     leads_in_claim_queues_of,
+    queue_members,
     queued_leads,
 )
-from routing.services import queue_members
 from sla.models import Notification, SlaClock
 from sla.selectors import notifications_of
 from sla.serializers import (

@@ -90,14 +90,10 @@ def lead_set_status(*, lead_id: int, status: str, reason: str = "", actor=None) 
         raise WorkError(f"{status!r} is set by routing, not by hand.")
     if status == "accepted":
         raise WorkError("Only the owner accepts a lead (accept it instead).")
-    with transaction.atomic():
-        lead = Lead.objects.select_for_update().get(pk=lead_id)
-        try:
-            return lead_transition(
-                lead_id=lead.pk, status=status, actor=actor, reason=reason.strip()
-            )
-        except LeadTransitionError as exc:
-            raise WorkError(str(exc)) from None
+    try:
+        return lead_transition(lead_id=lead_id, status=status, actor=actor, reason=reason.strip())
+    except LeadTransitionError as exc:
+        raise WorkError(str(exc)) from None
 
 
 def lead_claim(*, lead_id: int, rep: Rep, actor=None) -> Decision:

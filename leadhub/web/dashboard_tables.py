@@ -5,7 +5,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from leadhub.web import metrics
 
@@ -30,11 +30,8 @@ class Table:
 
 
 def lead_url(lead_id: int) -> str:
-    """The lead's page: the pages' own when there is one, else its admin page."""
-    try:
-        return reverse("web:lead", args=[lead_id])
-    except NoReverseMatch:
-        return reverse("admin:leads_lead_change", args=[lead_id])
+    """The lead's own page."""
+    return reverse("web:lead", args=[lead_id])
 
 
 SPEED_COLUMNS = [Column("day", "Day")] + [

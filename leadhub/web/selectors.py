@@ -1,7 +1,7 @@
 """Reads for the rep's pages: their open leads, their claim queues, one lead with what it
 needs, and the version the queue page polls on. Each reads in a fixed number of queries
 however many leads there are; permissions come from the selectors of the apps below
-(``leads_visible_to``, ``routing.services.queue_members``' rule for who is in a queue)."""
+(``leads_visible_to``, ``routing.selectors.claim_queues_of`` for who is in a queue)."""
 
 from django.db.models import (
     Case,
@@ -21,7 +21,8 @@ from leadhub.leads.models import Lead, LeadEvent
 from leadhub.leads.selectors import leads_visible_to
 from reps.models import Rep
 from reps.selectors import rep_of
-from routing.models import Decision, Pool, PoolMember
+from routing.models import Decision, Pool
+from routing.selectors import claim_queues_of
 from sla.models import SlaClock
 from sla.selectors import notifications_of
 
@@ -40,17 +41,6 @@ def _live_clocks() -> Prefetch:
         "sla_clocks",
         queryset=SlaClock.objects.filter(status__in=LIVE_CLOCKS).order_by("due_at", "pk"),
         to_attr="live_clocks",
-    )
-
-
-def claim_queues_of(rep: Rep) -> QuerySet[Pool]:
-    """The claim queues ``rep`` belongs to: listed as a member, or in the pool's team when
-    the pool lists nobody (the rule of ``routing.services.queue_members``)."""
-    if not rep.active:
-        return Pool.objects.none()
-    listed = PoolMember.objects.filter(pool=OuterRef("pk"))
-    return Pool.objects.filter(method=Pool.Method.CLAIM_QUEUE).filter(
-        Exists(listed.filter(rep=rep)) | (~Exists(listed) & Q(team_id=rep.team_id))
     )
 
 

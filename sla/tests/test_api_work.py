@@ -14,8 +14,8 @@ from leadhub.leads.tests.factories import LeadFactory
 from reps.models import Rep
 from reps.tests.factories import RepFactory, TeamFactory, UserFactory
 from routing.models import Decision, Pool, Rule
-from routing.selectors import claim_queues_for
-from routing.services import lead_route, queue_members, ruleset_draft, ruleset_publish
+from routing.selectors import claim_queues_for, queue_members
+from routing.services import lead_route, ruleset_draft, ruleset_publish
 from routing.tests.factories import PoolFactory, PoolMemberFactory
 from sla.models import SlaClock, SlaPolicy
 
