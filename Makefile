@@ -32,14 +32,11 @@ demo: migrate ## Load the demo company (idempotent) and print the demo login
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py demo_login
 
-run: demo ## Set up, load demo data, and run web + worker on 127.0.0.1:8000 (Ctrl-C stops both)
-	@echo "Starting LeadHub on http://$(HOST):$(PORT)/ (web + django-q2 worker). Ctrl-C stops both."
-	@# Background jobs of a script ignore SIGINT, so Ctrl-C reaches them as the trap's SIGTERM.
-	@$(BIN)/python manage.py qcluster & worker=$$!; \
-	$(BIN)/python manage.py runserver $(HOST):$(PORT) --noreload & web=$$!; \
-	stop() { kill -TERM $$worker $$web 2>/dev/null; wait $$worker $$web 2>/dev/null; }; \
-	trap 'stop; exit 130' INT TERM; \
-	wait -n $$worker $$web; status=$$?; stop; exit $$status
+run: demo ## Set up, load demo data, and run every process of the Procfile on 127.0.0.1:8000 (Ctrl-C stops them all)
+	@echo "Starting LeadHub on http://$(HOST):$(PORT)/ with honcho: $$(cut -d: -f1 Procfile | paste -sd' ')."
+	@echo "Ctrl-C stops them all."
+	@# honcho gives the first Procfile line (web) PORT; the .venv's python and gunicorn come first.
+	@PATH="$(CURDIR)/$(BIN):$$PATH" HOST=$(HOST) exec $(BIN)/honcho start --port $(PORT)
 
 test: install ## Run the whole test suite (SQLite; set DATABASE_URL for PostgreSQL)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "routing",
     "sla",
     "leadhub.web",
+    "leadhub.ops",
 ]
 
 MIDDLEWARE = [
@@ -119,22 +120,52 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Queue (django-q2) ------------------------------------------------------------------
+# --- Queue (django-q2): one cluster per lane ---------------------------------------------
+# Work travels in lanes that never wait on one another (design.md §4, leadhub/lanes.py):
+# routing (milliseconds: speed-to-lead), outbox (deliveries to the outside world: slow,
+# retried) and housekeeping (rollups, recounts, purges). Each lane is a django-q2 cluster
+# with its own queue, started by `manage.py lane NAME` (the Procfile names one process per
+# lane); the SLA clocks and the sweeps run in the ticker process (`manage.py ticker`).
+# The default cluster ("leadhub", also the signing salt) is the housekeeping lane, so the
+# schedules of the django_q admin land there.
 REDIS_URL = env_str("REDIS_URL")
+LEADHUB_ROUTING_WORKERS = env_int("LEADHUB_ROUTING_WORKERS", 2)
+LEADHUB_OUTBOX_WORKERS = env_int("LEADHUB_OUTBOX_WORKERS", 4)
+LEADHUB_HOUSEKEEPING_WORKERS = env_int("LEADHUB_HOUSEKEEPING_WORKERS", 1)
+# Seconds a Slack or webhook endpoint gets to answer before the attempt counts as failed.
+LEADHUB_OUTBOX_TIMEOUT_SECONDS = env_int("LEADHUB_OUTBOX_TIMEOUT_SECONDS", 5)
 Q_CLUSTER = {
     "name": "leadhub",
-    # Three: the SLA ticker keeps one busy most of each minute (sla.tasks.clocks_ticker).
-    "workers": env_int("Q_WORKERS", 3),
-    "timeout": 60,
-    "retry": 120,
+    "workers": LEADHUB_HOUSEKEEPING_WORKERS,
+    # Housekeeping tasks (the speed rollup's rebuild, purges in batches) may take minutes.
+    "timeout": 600,
+    "retry": 1200,
+    "poll": 1.0,
     "catch_up": False,
     "max_attempts": 5,
     "ack_failures": True,
-    # The ORM broker looks for new tasks this often (seconds) when its queue is empty: it
-    # bounds capture → assigned latency (half of it on average) for one indexed SELECT.
-    "poll": env_float("Q_POLL", 0.05),
-    # Tests run tasks inline; the tests that exercise the worker itself switch this off.
+    # Each lane's broker beats (leadhub.ops.broker): GET /health/ reads the heartbeats.
+    "broker_class": ("leadhub.ops.broker.LaneRedis" if REDIS_URL else "leadhub.ops.broker.LaneORM"),
+    # Tests run tasks inline; the tests that exercise the workers start real processes.
     "sync": TESTING,
+    "ALT_CLUSTERS": {
+        "routing": {
+            "workers": LEADHUB_ROUTING_WORKERS,
+            "timeout": 60,
+            "retry": 120,
+            # The ORM broker looks for new tasks this often (seconds) when its queue is
+            # empty: it bounds capture → assigned latency (half of it on average) for one
+            # indexed SELECT. Redis does not poll.
+            "poll": env_float("Q_POLL", 0.05),
+        },
+        "outbox": {
+            "workers": LEADHUB_OUTBOX_WORKERS,
+            # One delivery is one HTTP request or SMTP exchange, bounded by its own timeout.
+            "timeout": LEADHUB_OUTBOX_TIMEOUT_SECONDS + 55,
+            "retry": 2 * (LEADHUB_OUTBOX_TIMEOUT_SECONDS + 55),
+            "poll": 0.2,
+        },
+    },
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
@@ -275,15 +306,24 @@ LEADHUB_IDEMPOTENCY_TTL_HOURS = env_int("LEADHUB_IDEMPOTENCY_TTL_HOURS", 48)
 # --- Notification outbox (sla) ----------------------------------------------------------
 # Attempts at an email, Slack or webhook delivery before it is dead (re-send from the admin).
 LEADHUB_OUTBOX_MAX_ATTEMPTS = env_int("LEADHUB_OUTBOX_MAX_ATTEMPTS", 8)
-# How often the SLA sweep looks for due clocks (reminders, breaches), in seconds.
+# How often the ticker acts on due clocks (reminders, breaches), in seconds.
 LEADHUB_SLA_SWEEP_SECONDS = env_int("LEADHUB_SLA_SWEEP_SECONDS", 15)
-# Seconds a Slack or webhook endpoint gets to answer before the attempt counts as failed.
-LEADHUB_OUTBOX_TIMEOUT_SECONDS = env_int("LEADHUB_OUTBOX_TIMEOUT_SECONDS", 5)
+# Deliveries queued at once in the outbox lane (the ticker tops the queue up to this from
+# the due rows; a backlog of thousands waits in the table, not in the queue).
+LEADHUB_OUTBOX_QUEUE_LIMIT = env_int("LEADHUB_OUTBOX_QUEUE_LIMIT", 25 * LEADHUB_OUTBOX_WORKERS)
+
+# --- Operations (leadhub.ops) -----------------------------------------------------------
+# A lane or the ticker whose last heartbeat is older than this is stale: GET /health/ 503.
+LEADHUB_HEARTBEAT_STALE_SECONDS = env_int("LEADHUB_HEARTBEAT_STALE_SECONDS", 60)
+# Delivered email/Slack/webhook rows and finished task records older than this many days
+# are purged (hourly, in batches). In-app rows stay: they are the reps' history.
+LEADHUB_RETENTION_DAYS = env_int("LEADHUB_RETENTION_DAYS", 30)
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django_q": {"level": env_str("Q_LOG_LEVEL", "WARNING")}},
+    # django-q2 logs as "django-q"; its INFO lines are one per task and per worker start.
+    "loggers": {"django-q": {"level": env_str("Q_LOG_LEVEL", "WARNING")}},
 }

@@ -1,24 +1,27 @@
 """How routing reacts to the leads app: new leads are routed by the worker, junk leads
 give their rotation turn back. Connected in RoutingConfig.ready()."""
 
-from django_q.tasks import async_task
+from leadhub import lanes
 
 # A junk lead was never a real lead: its pool turn is refunded (design.md §3, fairness).
 REFUNDED_STATUSES = frozenset({"junk"})
 
 
 # Leads per routing task: a CSV chunk of 500 in one task could outlast the worker's task
-# timeout (Q_CLUSTER "timeout") when routes are slow, and be retried from the start.
+# timeout (the routing lane's "timeout") when routes are slow, and be retried from the start.
 ROUTE_BATCH = 50
 
 
 def route_captured(sender, lead_ids: list[int], **kwargs) -> None:
     for start in range(0, len(lead_ids), ROUTE_BATCH):
-        async_task(
-            "routing.tasks.route_leads", lead_ids[start : start + ROUTE_BATCH], group="routing"
+        lanes.enqueue(
+            lanes.ROUTING,
+            "routing.tasks.route_leads",
+            lead_ids[start : start + ROUTE_BATCH],
+            group="routing",
         )
 
 
 def refund_junk(sender, lead_id: int, old: str, new: str, **kwargs) -> None:
     if new in REFUNDED_STATUSES:
-        async_task("routing.tasks.refund_lead", lead_id, group="routing")
+        lanes.enqueue(lanes.ROUTING, "routing.tasks.refund_lead", lead_id, group="routing")

@@ -1,13 +1,11 @@
-"""django-q2 tasks of routing. Each takes ids, and running one twice does no harm: a lead
-that is no longer new is left alone."""
+"""django-q2 tasks of routing, run in the routing lane. Each takes ids, and running one
+twice does no harm: a lead that is no longer new is left alone."""
 
 from datetime import timedelta
 
 from django.conf import settings
 
 from routing.services import decision_refund, lead_route, leads_pending
-
-SWEEP_SCHEDULE = "routing: route leads left unrouted"
 
 
 def route_leads(lead_ids: list[int]) -> int:
@@ -17,7 +15,8 @@ def route_leads(lead_ids: list[int]) -> int:
 
 def route_pending() -> int:
     """The safety net: route leads still new after LEADHUB_ROUTING_SWEEP_AFTER_SECONDS
-    (the worker was down, or an enqueue was lost)."""
+    (the worker was down, or an enqueue was lost). Queued by the ticker, one run at a time
+    (leadhub.ops.tasks.routing_sweep)."""
     after = timedelta(seconds=settings.LEADHUB_ROUTING_SWEEP_AFTER_SECONDS)
     return route_leads(leads_pending(older_than=after))
 

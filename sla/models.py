@@ -153,12 +153,22 @@ class Notification(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=now)
+    # When its delivery task was queued in the outbox lane: set by the claim that queues
+    # it, cleared by the claim that sends it. A row queued less than QUEUE_LEASE ago
+    # (sla.selectors) is not queued again.
+    queued_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["rep", "read_at", "created_at"]),
             models.Index(fields=["status", "next_attempt_at"]),
+            # Only the rows waiting in the queue: counted by every sweep.
+            models.Index(
+                fields=["queued_at"],
+                condition=Q(queued_at__isnull=False),
+                name="sla_notification_queued",
+            ),
         ]
         constraints = [
             # However often a decision is announced, each recipient hears of it once.

@@ -2,8 +2,7 @@
 SlaConfig.ready(). ``lead_routed`` comes inside the assignment's transaction (the outbox rows
 commit with it); the leads app's signals come after their change committed."""
 
-from django_q.tasks import async_task
-
+from leadhub import lanes
 from sla import clocks
 from sla.models import Event
 from sla.selectors import subscriptions_for
@@ -32,8 +31,11 @@ def notify_captured(sender, lead_ids: list[int], **kwargs) -> None:
     if not subscriptions_for(event=Event.LEAD_CREATED, team_id=None):
         return
     for start in range(0, len(lead_ids), ANNOUNCE_BATCH):
-        async_task(
-            "sla.tasks.announce_created", lead_ids[start : start + ANNOUNCE_BATCH], group="outbox"
+        lanes.enqueue(
+            lanes.OUTBOX,
+            "sla.tasks.announce_created",
+            lead_ids[start : start + ANNOUNCE_BATCH],
+            group="outbox",
         )
 
 

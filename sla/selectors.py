@@ -1,9 +1,9 @@
 """Reads for SLA: who hears an event, which outbox rows are due, a rep's own in-app list,
 and business calendars as the plain data ``sla.calendars`` computes with."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from reps.models import Holiday
 from reps.selectors import rep_of
@@ -22,6 +22,14 @@ REMOTE_CHANNELS = (
     Notification.Channel.SLACK,
     Notification.Channel.WEBHOOK,
 )
+# How long a row's place in the outbox queue holds: a row queued longer ago than this is
+# taken for lost (a broker that dropped it, a worker killed before it ran) and may be
+# queued again. Far longer than a task waits in a queue kept at LEADHUB_OUTBOX_QUEUE_LIMIT.
+QUEUE_LEASE = timedelta(minutes=15)
+
+
+def _not_queued(now: datetime) -> Q:
+    return Q(queued_at__isnull=True) | Q(queued_at__lt=now - QUEUE_LEASE)
 
 
 def _active_subscriptions() -> list[WebhookSubscription]:
@@ -56,13 +64,23 @@ def slack_webhooks_for(*, rep_id: int | None, team_id: int | None) -> list[Slack
 
 
 def due_notification_ids(*, now: datetime, limit: int) -> list[int]:
-    """Ids of deliveries due at ``now``, the longest waiting first (index: status,
-    next_attempt_at)."""
+    """Ids of deliveries due at ``now`` and not already queued, the longest waiting first
+    (index: status, next_attempt_at)."""
     return list(
-        Notification.objects.filter(status__in=DUE_STATUSES, next_attempt_at__lte=now)
+        Notification.objects.filter(
+            _not_queued(now),
+            channel__in=REMOTE_CHANNELS,
+            status__in=DUE_STATUSES,
+            next_attempt_at__lte=now,
+        )
         .order_by("next_attempt_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+def queued_notification_count(*, now: datetime) -> int:
+    """Deliveries waiting in the outbox queue (index: sla_notification_queued)."""
+    return Notification.objects.filter(queued_at__gte=now - QUEUE_LEASE).count()
 
 
 def notifications_of(user, *, unread_only: bool = False) -> QuerySet[Notification]:

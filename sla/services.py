@@ -9,15 +9,16 @@ rows commit or roll back with the change, and delivery starts only after the com
 """
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
-from django_q.tasks import async_task
 
+from leadhub import lanes
+from leadhub.db import delete_in_batches
 from leadhub.leads.models import Lead
 from reps.models import Rep
 from routing.models import Decision
@@ -25,8 +26,10 @@ from sla import delivery
 from sla.models import Event, Notification, SlaClock, WebhookSubscription, new_secret
 from sla.selectors import (
     DUE_STATUSES,
+    QUEUE_LEASE,
     REMOTE_CHANNELS,
     due_notification_ids,
+    queued_notification_count,
     slack_webhooks_for,
     subscriptions_for,
 )
@@ -40,8 +43,8 @@ RETRY_CAP = timedelta(hours=1)
 # exchange) and than a task may run (Q_CLUSTER "timeout"), so only a dead worker's row
 # is claimed again.
 LEASE = timedelta(minutes=5)
-# Rows the sweep hands to the queue per run; the rest wait for the next minute.
-SWEEP_BATCH = 200
+# Rows the sweep hands to the queue per run at most; the rest wait for its next run.
+SWEEP_BATCH = 500
 ERROR_CHARS = 1000
 
 Channel = Notification.Channel
@@ -150,10 +153,38 @@ def notify(
     return created
 
 
-def outbox_enqueue(*, notification_ids: list[int]) -> None:
-    """One task per row: a slow endpoint then holds up only its own delivery."""
-    for notification_id in notification_ids:
-        async_task("sla.tasks.deliver", notification_id, group="outbox")
+def outbox_enqueue(*, notification_ids: list[int]) -> list[int]:
+    """Queue the delivery of each row that is due and not already queued, in the outbox
+    lane; returns the ids queued. One task per row: a slow endpoint holds up only its own
+    delivery (and one outbox worker for at most LEADHUB_OUTBOX_TIMEOUT_SECONDS)."""
+    queued = _claim_for_queue(ids=notification_ids, now=timezone.now())
+    for notification_id in queued:
+        lanes.enqueue(lanes.OUTBOX, "sla.tasks.deliver", notification_id, group="outbox")
+    return queued
+
+
+def _claim_for_queue(*, ids: list[int], now: datetime) -> list[int]:
+    """Mark the rows of ``ids`` that are due and not queued as queued at ``now``; returns
+    those marked. One UPDATE ... RETURNING checks and claims, so a row that two callers
+    queue at once (a commit and the sweep, two tickers) is queued by one of them."""
+    if not ids:
+        return []
+    ops = connection.ops
+    at = ops.adapt_datetimefield_value(now)
+    expired = ops.adapt_datetimefield_value(now - QUEUE_LEASE)
+    table = ops.quote_name(Notification._meta.db_table)
+    statuses = [str(status) for status in DUE_STATUSES]
+    channels = [str(channel) for channel in REMOTE_CHANNELS]
+    marks = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET queued_at = %s WHERE id IN ({marks}) "  # noqa: S608
+            f"AND status IN ({', '.join(['%s'] * len(statuses))}) "
+            f"AND channel IN ({', '.join(['%s'] * len(channels))}) "
+            "AND next_attempt_at <= %s AND (queued_at IS NULL OR queued_at < %s) RETURNING id",
+            [at, *ids, *statuses, *channels, at, expired],
+        )
+        return sorted(row[0] for row in cursor.fetchall())
 
 
 def notification_for_decision(
@@ -252,8 +283,18 @@ def outbox_deliver(*, notification_id: int) -> str | None:
         channel__in=REMOTE_CHANNELS,
         status__in=DUE_STATUSES,
         next_attempt_at__lte=now,
-    ).update(status=Status.SENDING, next_attempt_at=lease_end, attempts=F("attempts") + 1)
+    ).update(
+        status=Status.SENDING,
+        next_attempt_at=lease_end,
+        attempts=F("attempts") + 1,
+        queued_at=None,
+    )
     if claimed != 1:
+        # Not due (sent, dead, held by another worker, its retry still to come): this
+        # task's place in the queue is used up all the same.
+        Notification.objects.filter(pk=notification_id, queued_at__isnull=False).update(
+            queued_at=None
+        )
         return None
     note = Notification.objects.select_related("subscription").get(pk=notification_id)
     error = ""
@@ -303,12 +344,28 @@ def outbox_resend(*, notification_id: int) -> bool:
 
 
 def outbox_sweep() -> int:
-    """Queue the deliveries that are due: retries whose wait is over, rows whose enqueue
-    was lost, and rows a dead worker left behind. Bounded per run; returns how many.
-    A row may be queued twice (here and at its commit): the claim sends it once."""
-    ids = due_notification_ids(now=timezone.now(), limit=SWEEP_BATCH)
-    outbox_enqueue(notification_ids=ids)
-    return len(ids)
+    """Queue the deliveries that are due and not queued: new rows nobody queued (SLA
+    reminders), retries whose wait is over, rows whose task was lost, and rows a dead
+    worker left behind; the longest waiting first, topping the outbox queue up to
+    LEADHUB_OUTBOX_QUEUE_LIMIT (a backlog waits in the table, not in the queue). Run by
+    the ticker; two at once queue each row once. Returns how many were queued."""
+    now = timezone.now()
+    room = settings.LEADHUB_OUTBOX_QUEUE_LIMIT - queued_notification_count(now=now)
+    if room <= 0:
+        return 0
+    ids = due_notification_ids(now=now, limit=min(room, SWEEP_BATCH))
+    return len(outbox_enqueue(notification_ids=ids))
+
+
+def notifications_purge(*, before: datetime) -> int:
+    """Delete email, Slack and webhook rows delivered before ``before``, in batches;
+    returns how many. In-app rows stay: they are the reps' list and the "notified" time
+    of the speed metrics; dead rows stay for the admin to re-send."""
+    return delete_in_batches(
+        Notification.objects.filter(
+            channel__in=REMOTE_CHANNELS, status=Status.SENT, sent_at__lt=before
+        )
+    )
 
 
 def notification_mark_read(*, notification: Notification) -> Notification:
@@ -329,7 +386,7 @@ def webhook_subscription_regenerate_secret(
 
 def notify_reminders(items: list[tuple[dict[str, Any], Lead]], now) -> list[Notification]:
     """Tell each owner a deadline is coming (``sla.reminder``): in-app and email rows for a
-    whole sweep batch in one insert, delivered by the outbox sweep queued after commit.
+    whole sweep batch in one insert; the emails go out with the ticker's next outbox sweep.
     ``items`` pairs a clock's values (pk, kind, rep_id, due_at, minutes_left) with its lead."""
     emails = dict(
         Rep.objects.filter(pk__in={clock["rep_id"] for clock, _lead in items})
@@ -363,10 +420,9 @@ def notify_reminders(items: list[tuple[dict[str, Any], Lead]], now) -> list[Noti
         rows.append(Notification(channel=Channel.IN_APP, status=Status.SENT, sent_at=now, **common))
         if email := emails.get(clock["rep_id"]):
             rows.append(Notification(channel=Channel.EMAIL, address=email, **common))
-    created = Notification.objects.bulk_create(rows, batch_size=1000)
-    if any(row.channel != Channel.IN_APP for row in created):
-        transaction.on_commit(lambda: async_task("sla.tasks.sweep", group="outbox"))
-    return created
+    # The emails are queued by the ticker's next outbox sweep, a few seconds from now, at
+    # the pace the outbox lane keeps: a sweep may remind thousands at once.
+    return Notification.objects.bulk_create(rows, batch_size=1000)
 
 
 def notify_breach(*, lead: Lead, clock: Any, action: str, owner: int | None) -> list[Notification]:

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from leadhub.db import delete_in_batches
 from leadhub.leads.intake import LeadDataError, clean_lead_data
 from leadhub.leads.models import (
     CLOSED_STATUSES,
@@ -573,3 +574,10 @@ def account_save(*, account: Account, domains: list[str] | None = None) -> Accou
                 [AccountDomain(account=account, domain=d) for d in clean if d not in existing]
             )
         return account
+
+
+def idempotency_purge() -> int:
+    """Forget Idempotency-Keys older than LEADHUB_IDEMPOTENCY_TTL_HOURS, in batches;
+    returns how many."""
+    cutoff = timezone.now() - timedelta(hours=settings.LEADHUB_IDEMPOTENCY_TTL_HOURS)
+    return delete_in_batches(IdempotencyRecord.objects.filter(created_at__lt=cutoff))

@@ -118,10 +118,16 @@ def test_a_junk_lead_refunds_its_pool_turn_once(pool):
 
 
 def test_a_big_capture_is_routed_in_tasks_of_at_most_fifty_leads(monkeypatch):
+    from leadhub import lanes
     from routing import receivers
 
     batches = []
-    monkeypatch.setattr(receivers, "async_task", lambda func, ids, **kw: batches.append(ids))
+
+    def enqueue(lane, func, ids, **options):
+        assert (lane, func) == (lanes.ROUTING, "routing.tasks.route_leads")
+        batches.append(ids)
+
+    monkeypatch.setattr(lanes, "enqueue", enqueue)
     receivers.route_captured(None, lead_ids=list(range(120)))
     assert [len(b) for b in batches] == [50, 50, 20]
     assert [i for batch in batches for i in batch] == list(range(120))

@@ -248,3 +248,77 @@ def test_the_sweep_delivers_due_rows_oldest_first_and_at_most_a_batch_per_run(mo
     assert mail.outbox[-1].to == ["c@example.com"]
     statuses = Notification.objects.filter(pk__in=[oldest.pk, older.pk, newer.pk])
     assert set(statuses.values_list("status", flat=True)) == {"sent"}
+
+
+@pytest.fixture
+def queue(monkeypatch):
+    """The outbox lane as a list: what was queued, nothing run."""
+    queued: list[int] = []
+
+    def enqueue(lane, func, notification_id, **options):
+        assert (lane, func) == ("outbox", "sla.tasks.deliver")
+        queued.append(notification_id)
+
+    monkeypatch.setattr("leadhub.lanes.enqueue", enqueue)
+    return queued
+
+
+def test_two_sweeps_in_a_row_queue_each_due_row_once(queue):
+    rows = [email_row(address=f"{n}@example.com") for n in range(3)]
+    assert outbox_sweep() == 3
+    assert outbox_sweep() == 0
+    assert sorted(queue) == sorted(row.pk for row in rows)
+    assert Notification.objects.filter(queued_at__isnull=False).count() == 3
+
+
+def test_a_row_queued_at_its_commit_is_not_queued_again_by_the_sweep(
+    queue, django_capture_on_commit_callbacks
+):
+    rep = RepFactory(user=UserFactory(email="ana@example.com"))
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        rows = notify(event="lead.escalated", rep=rep, payload={}, title="x")
+    (email,) = [row for row in rows if row.channel == "email"]
+    assert queue == [email.pk]
+    assert outbox_sweep() == 0
+    assert queue == [email.pk]
+
+
+def test_the_sweep_keeps_the_queue_at_its_limit_and_the_backlog_in_the_table(queue, settings):
+    settings.LEADHUB_OUTBOX_QUEUE_LIMIT = 3
+    rows = [email_row(address=f"{n}@example.com") for n in range(5)]
+    assert outbox_sweep() == 3
+    assert outbox_sweep() == 0
+    assert outbox_deliver(notification_id=queue[0]) == "sent"  # one leaves the queue
+    assert outbox_sweep() == 1
+    assert sorted(queue) == sorted(row.pk for row in rows[:4])
+
+
+def test_delivery_takes_the_row_out_of_the_queue_whether_or_not_it_sends(queue):
+    due, later = email_row(), email_row(next_attempt_at=timezone.now() + timedelta(minutes=5))
+    Notification.objects.filter(pk=later.pk).update(queued_at=timezone.now())
+    assert outbox_sweep() == 1
+    assert outbox_deliver(notification_id=due.pk) == "sent"
+    assert outbox_deliver(notification_id=later.pk) is None
+    assert not Notification.objects.filter(queued_at__isnull=False).exists()
+
+
+def test_a_row_whose_task_was_lost_is_queued_again_when_its_place_in_the_queue_expires(queue):
+    from sla.selectors import QUEUE_LEASE
+
+    with time_machine.travel(NOON, tick=False) as clock:
+        row = email_row()
+        assert outbox_sweep() == 1
+        clock.shift(QUEUE_LEASE - timedelta(seconds=1))
+        assert outbox_sweep() == 0
+        clock.shift(timedelta(seconds=2))
+        assert outbox_sweep() == 1
+    assert queue == [row.pk, row.pk]
+
+
+def test_in_app_rows_are_never_queued(queue):
+    (in_app,) = notify(
+        event="lead.escalated", rep=RepFactory(user=UserFactory(email="")), payload={}, title="x"
+    )
+    assert services.outbox_enqueue(notification_ids=[in_app.pk]) == []
+    assert outbox_sweep() == 0
+    assert queue == []
