@@ -9,6 +9,9 @@ either. A leaf module: every app may import it, it imports none of them.
 The SLA clocks have no lane: the ticker process (``manage.py ticker``) acts on them.
 """
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
@@ -34,6 +37,29 @@ def lane_of(cluster: str) -> str:
     return HOUSEKEEPING if cluster == settings.Q_CLUSTER["name"] else cluster
 
 
-def enqueue(lane: str, func: str, *args: Any, **options: Any) -> str:
-    """Queue ``func(*args)`` in ``lane``; ``options`` are django-q2's (group, hook, ...)."""
-    return async_task(func, *args, cluster=cluster_of(lane), **options)
+_held = threading.local()
+
+
+@contextmanager
+def held() -> Iterator[list[tuple[str, str, tuple[Any, ...]]]]:
+    """Queue nothing in this thread inside the block; yields the list of (lane, func, args)
+    held back. For a caller that does every task's work itself as it goes (the demo's
+    story routes, refunds and sweeps at the moments it plays), so that nothing is left
+    queued for the workers to redo."""
+    outer = getattr(_held, "tasks", None)
+    _held.tasks = []
+    try:
+        yield _held.tasks
+    finally:
+        _held.tasks = outer
+
+
+def enqueue(lane: str, func: str, *args: Any, **options: Any) -> str | None:
+    """Queue ``func(*args)`` in ``lane``; ``options`` are django-q2's (group, hook, ...).
+    Returns the task's id, or None inside ``held()``."""
+    cluster = cluster_of(lane)
+    held_back = getattr(_held, "tasks", None)
+    if held_back is not None:
+        held_back.append((lane, func, args))
+        return None
+    return async_task(func, *args, cluster=cluster, **options)

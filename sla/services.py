@@ -357,6 +357,15 @@ def outbox_sweep() -> int:
     return len(outbox_enqueue(notification_ids=ids))
 
 
+def outbox_settle_history(*, lead_ids: list[int]) -> int:
+    """Mark the undelivered email, Slack and webhook rows of these leads as delivered when
+    they were written: for a history played after the fact (the demo's month), whose
+    messages belong to the past and are not to go out now. Returns how many."""
+    return Notification.objects.filter(
+        lead_id__in=lead_ids, channel__in=REMOTE_CHANNELS, status__in=DUE_STATUSES
+    ).update(status=Status.SENT, sent_at=F("created_at"), queued_at=None)
+
+
 def notifications_purge(*, before: datetime) -> int:
     """Delete email, Slack and webhook rows delivered before ``before``, in batches;
     returns how many. In-app rows stay: they are the reps' list and the "notified" time

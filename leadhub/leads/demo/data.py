@@ -577,7 +577,7 @@ JUNK_REASONS = [("Fake details", 3), ("Spam submission", 2), ("Student project",
 # Submissions moved to the last hours, so today has leads too: (source, minutes ago). Leads
 # captured in the last FRESH_MINUTES have not been answered yet: they wait in their rep's
 # queue or in the partner queue, their clocks counting down. The OVERDUE demo requests are
-# routed after the story's last SLA sweep and left overdue on purpose: the worker's sweep
+# routed after the story's last SLA sweep and left overdue on purpose: the ticker's sweep
 # reminds, then reassigns them soon after ``make run``.
 FRESH = [
     ("content_download", 300),

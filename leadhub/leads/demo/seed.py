@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from leadhub import lanes
 from leadhub.leads.demo.data import (
     ALLOWED_ORIGIN,
     AT_CAPACITY,
@@ -50,6 +51,7 @@ from reps.load import rep_loads_recount
 from reps.models import Holiday, HolidayCalendar, Rep, Skill, Team
 from reps.services import rep_update, time_off_add
 from sla.models import SlaClock
+from sla.services import outbox_settle_history
 
 
 @dataclass
@@ -80,7 +82,9 @@ def seed_demo() -> DemoSummary:
     now = timezone.now()
     plan = plan_company(random.Random(SEED), now)
     summary = DemoSummary()
-    with transaction.atomic():
+    # The story does every task's work itself, at the moment it plays (routing, refunds,
+    # the SLA sweeps): nothing is queued for the workers to redo when LeadHub starts.
+    with lanes.held(), transaction.atomic():
         reps = _seed_reps(plan, summary)
         _seed_schedules(reps, now, summary)
         _seed_accounts(plan, reps, summary)
@@ -95,6 +99,11 @@ def seed_demo() -> DemoSummary:
         # After the full book: the rep at capacity is at capacity when the router looks.
         summary.story = play_month(now)
         summary.created["leads routed"] += summary.story["routed"] + summary.story["left overdue"]
+        # Its emails went out at the time; the ticker's reminders for the overdue leads are
+        # the first to go out when LeadHub starts.
+        outbox_settle_history(
+            lead_ids=list(Lead.objects.filter(custom__demo=True).values_list("pk", flat=True))
+        )
     demo_leads = Lead.objects.filter(custom__demo=True)
     summary.leads = demo_leads.count()
     summary.statuses = dict(Counter(demo_leads.values_list("status", flat=True)).most_common())

@@ -27,7 +27,7 @@ week counters are recounted after each step that changed an owner.
 Today: the story stops at the moment of seeding. Steps planned after it have not happened
 yet, so the last hours' leads are still waiting to be accepted, touched or claimed, with
 their clocks running. The OVERDUE demo requests are routed after the story's last sweep
-and nobody answers them: their clocks are due already, and the worker's SLA sweep reminds
+and nobody answers them: their clocks are due already, and the ticker's SLA sweep reminds
 and reassigns them within minutes of ``make run``. No other running clock is due.
 """
 

@@ -1,6 +1,5 @@
 """manage.py seed_demo: the demo company (idempotent). See leadhub/leads/demo/__init__.py."""
 
-import logging
 import time
 from typing import Any
 
@@ -18,15 +17,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.monotonic()
-        # Every seeded lead queues its tasks (routing, deliveries); django-q logs each at
-        # INFO, hundreds of lines that say nothing a person needs here.
-        queue_log = logging.getLogger("django-q")
-        level = queue_log.level
-        queue_log.setLevel(max(level, logging.WARNING))
-        try:
-            s = seed_demo()
-        finally:
-            queue_log.setLevel(level)
+        s = seed_demo()
         created = ", ".join(f"{n} {what}" for what, n in s.created.items() if n) or "nothing"
         statuses = ", ".join(f"{n} {status}" for status, n in s.statuses.items())
         self.stdout.write(
@@ -57,8 +48,8 @@ class Command(BaseCommand):
         clocks = ", ".join(f"{n} {status}" for status, n in s.clocks.items())
         self.stdout.write(
             f"SLA clocks: {clocks or 'none'}. Today: {s.waiting} leads wait for a first answer, "
-            f"{s.queued} in the partner queue; {s.overdue} overdue on purpose: the worker's SLA "
-            "sweep reminds their reps, then reassigns them, minutes after `make run`."
+            f"{s.queued} in the partner queue; {s.overdue} overdue on purpose: the SLA "
+            "ticker reminds their reps, then reassigns them, minutes after `make run`."
         )
         self.stdout.write(
             self.style.SUCCESS(f"Created {created} in {time.monotonic() - started:.1f} s.")
