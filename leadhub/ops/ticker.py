@@ -5,7 +5,7 @@ for, each job at its own pace:
 - the SLA clocks (``sla.clocks.clocks_sweep``) every LEADHUB_SLA_SWEEP_SECONDS: reminders,
   reassignments, escalations, triage;
 - the outbox sweep every second: due deliveries nobody queued, topped up to
-  LEADHUB_OUTBOX_QUEUE_LIMIT in the outbox lane;
+  LEADHUB_OUTBOX_QUEUE_LIMIT in the outbox lane, by one ticker at a time (a lease);
 - the routing sweep every few seconds: when a lead is still new after
   LEADHUB_ROUTING_SWEEP_AFTER_SECONDS, one ``routing_sweep`` task in the routing lane,
   never a second while one is queued or running (a lease);
@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 TICK = 1.0  # seconds: the finest pace of any job
 ROUTING_SWEEP_EVERY = 5.0
 HEARTBEAT_NAME = "ticker"
+OUTBOX_SWEEP = "outbox sweep"
 
 
 def sweep_clocks() -> dict[str, int]:
@@ -45,7 +46,14 @@ def sweep_clocks() -> dict[str, int]:
 
 
 def sweep_outbox() -> dict[str, int]:
-    return {"queued": outbox_sweep()}
+    """Top the outbox queue up, one ticker at a time (a lease; the row claims would make
+    two at once harmless, but each would count the queue before the other filled it)."""
+    if not lease_take(name=OUTBOX_SWEEP, seconds=60):
+        return {"queued": 0}
+    try:
+        return {"queued": outbox_sweep()}
+    finally:
+        lease_release(name=OUTBOX_SWEEP)
 
 
 def sweep_routing() -> dict[str, int]:

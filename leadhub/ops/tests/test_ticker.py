@@ -113,3 +113,14 @@ def test_held_queues_nothing_and_says_what_it_held_back(monkeypatch):
     assert sent == [(("sla.tasks.deliver", 7), {"cluster": "outbox", "group": "outbox"})]
     with pytest.raises(ValueError, match="Unknown lane"):
         lanes.enqueue("fast", "x")
+
+
+def test_one_outbox_sweep_runs_at_a_time(monkeypatch):
+    calls = []
+    monkeypatch.setattr(ticker, "outbox_sweep", lambda: calls.append(1) or 3)
+    assert lease_take(name=ticker.OUTBOX_SWEEP, seconds=60)  # another ticker is sweeping
+    assert ticker.sweep_outbox() == {"queued": 0}
+    lease_release(name=ticker.OUTBOX_SWEEP)
+    assert ticker.sweep_outbox() == {"queued": 3}
+    assert ticker.sweep_outbox() == {"queued": 3}  # released after each run
+    assert calls == [1, 1]
