@@ -9,13 +9,17 @@ either. A leaf module: every app may import it, it imports none of them.
 The SLA clocks have no lane: the ticker process (``manage.py ticker``) acts on them.
 """
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
+from django.utils.module_loading import import_string
 from django_q.tasks import async_task
+
+logger = logging.getLogger(__name__)
 
 ROUTING = "routing"
 OUTBOX = "outbox"
@@ -63,3 +67,24 @@ def enqueue(lane: str, func: str, *args: Any, **options: Any) -> str | None:
         held_back.append((lane, func, args))
         return None
     return async_task(func, *args, cluster=cluster, **options)
+
+
+def attempt(lane: str, func: str, *args: Any, **options: Any) -> None:
+    """Run ``func(*args)`` here and now, in the calling process, and queue it in ``lane``
+    only if that fails: for work whose latency is the product (routing a lead the moment it
+    is captured), with the lane's workers and the sweeps as the safety net. If even the
+    queue fails, the error is logged, not raised: the caller's own work is committed, and
+    the sweep finds what was left undone. Held back like ``enqueue`` inside ``held()``."""
+    held_back = getattr(_held, "tasks", None)
+    if held_back is not None:
+        held_back.append((lane, func, args))
+        return
+    try:
+        import_string(func)(*args)
+        return
+    except Exception:
+        logger.exception("%s%r failed in this process; queued in the %s lane", func, args, lane)
+    try:
+        enqueue(lane, func, *args, **options)
+    except Exception:
+        logger.exception("Could not queue %s%r; the sweep will do it", func, args)

@@ -144,6 +144,10 @@ Q_CLUSTER = {
     "catch_up": False,
     "max_attempts": 5,
     "ack_failures": True,
+    # Keep every task record (failures always are): the hourly purge removes them after
+    # LEADHUB_RETENTION_DAYS. A positive limit would make each worker lock every kept
+    # success row on every task it finishes (django_q.monitor.save_task).
+    "save_limit": 0,
     # Each lane's broker beats (leadhub.ops.broker): GET /health/ reads the heartbeats.
     "broker_class": ("leadhub.ops.broker.LaneRedis" if REDIS_URL else "leadhub.ops.broker.LaneORM"),
     # Tests run tasks inline; the tests that exercise the workers start real processes.
@@ -157,6 +161,9 @@ Q_CLUSTER = {
             # empty: it bounds capture → assigned latency (half of it on average) for one
             # indexed SELECT. Redis does not poll.
             "poll": env_float("Q_POLL", 0.05),
+            # The routing and outbox lanes record failures only: their successes are in
+            # LeadHub's own rows (decisions, events, the outbox), thousands an hour.
+            "save_limit": -1,
         },
         "outbox": {
             "workers": LEADHUB_OUTBOX_WORKERS,
@@ -164,6 +171,7 @@ Q_CLUSTER = {
             "timeout": LEADHUB_OUTBOX_TIMEOUT_SECONDS + 55,
             "retry": 2 * (LEADHUB_OUTBOX_TIMEOUT_SECONDS + 55),
             "poll": 0.2,
+            "save_limit": -1,
         },
     },
 }
@@ -298,6 +306,9 @@ LEADHUB_FREE_MAIL_DOMAINS = frozenset(
 LEADHUB_ENRICHMENT_PROVIDERS = env_list(
     "LEADHUB_ENRICHMENT_PROVIDERS", ["leadhub.leads.enrichment.LocalTableProvider"]
 )
+# A lead captured on its own (API, form) is routed by the capturing process right after
+# its commit (the routing lane retries it if that fails); off: always by the routing lane.
+LEADHUB_ROUTE_AT_CAPTURE = env_bool("LEADHUB_ROUTE_AT_CAPTURE", True)
 # The sweep routes leads still new this many seconds after capture (worker down, lost task).
 LEADHUB_ROUTING_SWEEP_AFTER_SECONDS = env_int("LEADHUB_ROUTING_SWEEP_AFTER_SECONDS", 10)
 # How long an Idempotency-Key is remembered.
@@ -308,8 +319,8 @@ LEADHUB_IDEMPOTENCY_TTL_HOURS = env_int("LEADHUB_IDEMPOTENCY_TTL_HOURS", 48)
 LEADHUB_OUTBOX_MAX_ATTEMPTS = env_int("LEADHUB_OUTBOX_MAX_ATTEMPTS", 8)
 # How often the ticker acts on due clocks (reminders, breaches), in seconds.
 LEADHUB_SLA_SWEEP_SECONDS = env_int("LEADHUB_SLA_SWEEP_SECONDS", 15)
-# Deliveries queued at once in the outbox lane (the ticker tops the queue up to this from
-# the due rows; a backlog of thousands waits in the table, not in the queue).
+# Deliveries queued at once in the outbox lane (new rows at their commit, the ticker's
+# sweep from the due rows; a backlog of thousands waits in the table, not in the queue).
 LEADHUB_OUTBOX_QUEUE_LIMIT = env_int("LEADHUB_OUTBOX_QUEUE_LIMIT", 25 * LEADHUB_OUTBOX_WORKERS)
 
 # --- Operations (leadhub.ops) -----------------------------------------------------------

@@ -1,5 +1,7 @@
-"""How routing reacts to the leads app: new leads are routed by the worker, junk leads
-give their rotation turn back. Connected in RoutingConfig.ready()."""
+"""How routing reacts to the leads app: new leads are routed (at capture, or by the routing
+lane), junk leads give their rotation turn back. Connected in RoutingConfig.ready()."""
+
+from django.conf import settings
 
 from leadhub import lanes
 
@@ -13,6 +15,12 @@ ROUTE_BATCH = 50
 
 
 def route_captured(sender, lead_ids: list[int], **kwargs) -> None:
+    # One lead (an API call, a form): routed right here, after the capture's commit, so the
+    # response already shows its owner (a few milliseconds, no queue in between). A batch
+    # (a CSV file) goes to the routing lane, so the import does not wait for it.
+    if settings.LEADHUB_ROUTE_AT_CAPTURE and len(lead_ids) == 1:
+        lanes.attempt(lanes.ROUTING, "routing.tasks.route_leads", lead_ids, group="routing")
+        return
     for start in range(0, len(lead_ids), ROUTE_BATCH):
         lanes.enqueue(
             lanes.ROUTING,

@@ -153,11 +153,23 @@ def notify(
     return created
 
 
+def queue_room(*, now: datetime) -> int:
+    """How many more deliveries the outbox queue takes: LEADHUB_OUTBOX_QUEUE_LIMIT less
+    those waiting in it. The one bound on the queue, for new rows and the sweep alike."""
+    return max(0, settings.LEADHUB_OUTBOX_QUEUE_LIMIT - queued_notification_count(now=now))
+
+
 def outbox_enqueue(*, notification_ids: list[int]) -> list[int]:
     """Queue the delivery of each row that is due and not already queued, in the outbox
-    lane; returns the ids queued. One task per row: a slow endpoint holds up only its own
-    delivery (and one outbox worker for at most LEADHUB_OUTBOX_TIMEOUT_SECONDS)."""
-    queued = _claim_for_queue(ids=notification_ids, now=timezone.now())
+    lane, as far as the queue has room; returns the ids queued. The others wait in the
+    table for the ticker's sweep, which queues them as room frees, longest waiting first.
+    One task per row: a slow endpoint holds up only its own delivery (and one outbox
+    worker for at most LEADHUB_OUTBOX_TIMEOUT_SECONDS)."""
+    now = timezone.now()
+    room = queue_room(now=now)
+    if not room:
+        return []
+    queued = _claim_for_queue(ids=notification_ids[:room], now=now)
     for notification_id in queued:
         lanes.enqueue(lanes.OUTBOX, "sla.tasks.deliver", notification_id, group="outbox")
     return queued
@@ -350,8 +362,8 @@ def outbox_sweep() -> int:
     LEADHUB_OUTBOX_QUEUE_LIMIT (a backlog waits in the table, not in the queue). Run by
     the ticker; two at once queue each row once. Returns how many were queued."""
     now = timezone.now()
-    room = settings.LEADHUB_OUTBOX_QUEUE_LIMIT - queued_notification_count(now=now)
-    if room <= 0:
+    room = queue_room(now=now)
+    if not room:
         return 0
     ids = due_notification_ids(now=now, limit=min(room, SWEEP_BATCH))
     return len(outbox_enqueue(notification_ids=ids))

@@ -322,3 +322,20 @@ def test_in_app_rows_are_never_queued(queue):
     assert services.outbox_enqueue(notification_ids=[in_app.pk]) == []
     assert outbox_sweep() == 0
     assert queue == []
+
+
+def test_new_rows_past_the_queue_limit_wait_in_the_table_for_the_sweep(
+    queue, settings, django_capture_on_commit_callbacks
+):
+    settings.LEADHUB_OUTBOX_QUEUE_LIMIT = 2
+    reps = [RepFactory(user=UserFactory(email=f"r{n}@example.com")) for n in range(3)]
+    emails = []
+    for rep in reps:
+        with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+            rows = notify(event="lead.escalated", rep=rep, payload={}, title="x")
+        emails += [row.pk for row in rows if row.channel == "email"]
+    assert queue == emails[:2]  # the third found the queue full
+    assert outbox_sweep() == 0
+    outbox_deliver(notification_id=emails[0])
+    assert outbox_sweep() == 1
+    assert queue == emails

@@ -103,18 +103,6 @@ def test_the_ticker_command_runs_every_job_once_and_beats(capsys):
     assert "Ticker stopped." in capsys.readouterr().out
 
 
-def test_held_queues_nothing_and_says_what_it_held_back(monkeypatch):
-    sent = []
-    monkeypatch.setattr(lanes, "async_task", lambda *args, **kw: sent.append((args, kw)))
-    with lanes.held() as held:
-        assert lanes.enqueue(lanes.ROUTING, "routing.tasks.route_leads", [1, 2]) is None
-    lanes.enqueue(lanes.OUTBOX, "sla.tasks.deliver", 7, group="outbox")
-    assert held == [("routing", "routing.tasks.route_leads", ([1, 2],))]
-    assert sent == [(("sla.tasks.deliver", 7), {"cluster": "outbox", "group": "outbox"})]
-    with pytest.raises(ValueError, match="Unknown lane"):
-        lanes.enqueue("fast", "x")
-
-
 def test_one_outbox_sweep_runs_at_a_time(monkeypatch):
     calls = []
     monkeypatch.setattr(ticker, "outbox_sweep", lambda: calls.append(1) or 3)

@@ -6,7 +6,11 @@ told to stop. A process manager (honcho, systemd, a container runtime) that sign
 whole group would also hit the cluster's sentinel and workers, which die at once on
 SIGTERM; the main process then waits forever for locks they held (measured: 13 s and two
 processes left in a futex wait, against 0.8 s and none when only the main process is
-told). If the cluster does not stop within STOP_SECONDS, its group is killed."""
+told). If the cluster does not stop within STOP_SECONDS, its group is killed: a process
+manager kills the wrapper soon after (honcho after 5 s), and a cluster left without its
+wrapper would outlive the stop. A delivery cut short that way is retried when its claim's
+lease ends (sla.services.LEASE); a routing task is queued again (ORM broker) or found by
+the routing sweep."""
 
 import contextlib
 import ctypes
@@ -22,7 +26,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from leadhub import lanes
 
-STOP_SECONDS = 8
+STOP_SECONDS = 4
 PR_SET_PDEATHSIG = 1
 
 
