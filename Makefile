@@ -30,7 +30,7 @@ migrate: install ## Create or update the database (SQLite in var/ unless DATABAS
 
 demo: migrate ## Load the demo company (idempotent) and print the demo login
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py demo_login
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/python manage.py demo_login
 
 run: demo ## Set up, load demo data, and run every process of the Procfile on 127.0.0.1:8000 (Ctrl-C stops them all)
 	@echo "Starting LeadHub on http://$(HOST):$(PORT)/ with honcho: $$(cut -d: -f1 Procfile | paste -sd' ')."

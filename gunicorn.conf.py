@@ -26,5 +26,8 @@ max_requests = _int("WEB_MAX_REQUESTS", 5000)
 max_requests_jitter = max_requests // 10
 accesslog = "-" if os.environ.get("WEB_ACCESS_LOG", "") in {"1", "true", "yes", "on"} else None
 errorlog = "-"
+# gunicorn's control socket (gunicornc) sits at one path per user: two LeadHubs on one
+# machine (a laptop's make run and a test's) would remove each other's. Not used here.
+control_socket_disable = True
 # Behind a proxy (see README, "Running on several machines"): trust its X-Forwarded-*.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

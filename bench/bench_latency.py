@@ -1,4 +1,4 @@
-"""Latency benchmark: from capture to assigned, through a running worker.
+"""Latency benchmark: from capture to assigned, through a running routing lane.
 
     .venv/bin/python bench/bench_latency.py                        # SQLite (temp file)
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
@@ -6,17 +6,20 @@
 
 For each broker (``--broker orm``, ``redis`` or ``both``, the default) it makes a throwaway
 database (as bench_intake.py does), the routing set-up of bench_assign.py (20 reps, 4 pools,
-10 rules), and starts one real ``manage.py qcluster`` (Q_WORKERS as in the environment,
-2 by default) on it: the ORM broker in that database, or Redis at REDIS_URL
-(redis://127.0.0.1:6379/14 by default, flushed first). Then this process captures leads
-through ``lead_capture`` at ``--rate`` per second for ``--seconds``, as intake would, and the
-capture's on-commit hook enqueues each lead's routing task. When every lead has been
-decided it reports assigned_at - captured_at over the assigned leads: p50, p90, p99, max.
+10 rules), and starts the routing lane as production does, ``manage.py lane routing`` (the
+``routing`` cluster of Q_CLUSTER["ALT_CLUSTERS"]: LEADHUB_ROUTING_WORKERS workers, 2 by
+default), on it: the ORM broker in that database, or Redis at REDIS_URL
+(redis://127.0.0.1:6379/14 by default, flushed first). Nothing else is needed: the capture's
+on-commit hook queues each lead's routing task in that lane, and this set-up has no outbox
+traffic (no rep email, no webhook). Then this process captures leads through
+``lead_capture`` at ``--rate`` per second for ``--seconds``, as intake would. When every lead
+has been decided it reports assigned_at - captured_at over the assigned leads: p50, p90,
+p99, max. (bench_lanes.py measures the same with every Procfile process under load.)
 
 Targets on the ORM broker: p50 <= 100 ms, p99 <= 300 ms. The ORM broker polls: an idle
-pusher sleeps Q_CLUSTER["poll"] (0.2 s) between looks at the queue, so a lead arriving
-while it sleeps waits up to that long before a worker sees it; Redis blocks on the list
-and wakes at once.
+pusher sleeps the routing lane's "poll" (Q_POLL, 0.05 s) between looks at the queue, so a
+lead arriving while it sleeps waits up to that long before a worker sees it; Redis blocks on
+the list and wakes at once.
 """
 
 import argparse
@@ -56,6 +59,9 @@ def main() -> None:
         return
 
     os.environ.pop("REDIS_URL", None)
+    # What is measured is the routing lane: a lead captured on its own would otherwise be
+    # routed by this process right after its commit (LEADHUB_ROUTE_AT_CAPTURE).
+    os.environ["LEADHUB_ROUTE_AT_CAPTURE"] = "false"
     if args.broker == "redis":
         os.environ["REDIS_URL"] = args.redis_url
     in_throwaway_database(run, args)
@@ -63,9 +69,11 @@ def main() -> None:
 
 @contextlib.contextmanager
 def cluster(log: Path):
+    """The routing lane (``manage.py lane routing``); on exit SIGTERM, which the command
+    passes to its cluster (killing the cluster's group if it does not stop in time)."""
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "manage.py", "qcluster", "--skip-checks"],
+            [sys.executable, "manage.py", "lane", "routing"],
             cwd=ROOT,
             env=dict(os.environ),
             stdout=out,
@@ -76,8 +84,13 @@ def cluster(log: Path):
         yield proc
     finally:
         proc.send_signal(signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
+        try:
             proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            # The command did not stop: its death signal (PR_SET_PDEATHSIG) stops the
+            # cluster, which runs in a process group of its own.
+            proc.kill()
+            proc.wait(timeout=10)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
 
@@ -112,18 +125,19 @@ def run(args: argparse.Namespace) -> None:
     call_command("migrate", verbosity=0)
     set_up_world()
     subs = Submissions()
-    q = settings.Q_CLUSTER
+    q = settings.Q_CLUSTER["ALT_CLUSTERS"]["routing"]
     print(
         f"{database_version()}, broker {args.broker}"
         + (f" ({args.redis_url})" if args.broker == "redis" else f" (poll {q['poll']} s)")
-        + f", {q['workers']} workers, {args.rate:g} leads/s for {args.seconds:g} s"
+        + f", routing lane with {q['workers']} workers, {args.rate:g} leads/s for "
+        + f"{args.seconds:g} s"
     )
-    log = Path(tempfile.mkstemp(prefix="lh_bench_qcluster_", suffix=".log")[1])
+    log = Path(tempfile.mkstemp(prefix="lh_bench_lane_routing_", suffix=".log")[1])
     with cluster(log):
         # Warm-up: the cluster has started and routed a few when these are decided.
         warm = [lead_capture(data=subs.next(), channel="api").lead.pk for _ in range(5)]
         if not wait_decided(warm, 60):
-            sys.exit(f"The worker routed nothing within 60 s; see {log}")
+            sys.exit(f"The routing lane routed nothing within 60 s; see {log}")
         ids = []
         count = int(args.rate * args.seconds)
         start = time.monotonic()

@@ -1,5 +1,6 @@
 """Routing under real concurrency on PostgreSQL: 8 intake clients capture 2,000 leads while
-2 worker processes (real ``manage.py qcluster`` clusters on the ORM broker) route them.
+2 worker processes (real routing lanes, ``manage.py lane routing``, on the ORM broker)
+route them.
 
 Afterwards no cap is exceeded, round-robin counts of the members that never hit a cap
 differ by at most one, weighted shares are within one lead of exact, every lead has
@@ -9,24 +10,21 @@ database: this checks the row locks of ``lead_route``, not luck.
 """
 
 import contextlib
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.db import connection
 from django.db.models import Count, F, Q
 from django_q.conf import Conf
 
+from leadhub import lanes
 from leadhub.leads.models import OPEN_STATUSES, Lead
 from leadhub.leads.services import lead_capture
+from leadhub.tests.processes import manage, stop, worker_env
 from reps.models import Rep
 from reps.tests.factories import RepFactory, TeamFactory
 from routing.models import Decision, PoolState, Rule
@@ -35,7 +33,6 @@ from routing.tests.factories import PoolFactory, PoolMemberFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parents[2]
 LEADS = 2000
 CLIENTS = 8
 WORKERS = 2
@@ -45,54 +42,18 @@ ROUND_ROBIN_COUNTRY = "DE"
 DEADLINE = 240  # seconds for the workers to route everything
 
 
-def worker_env() -> dict[str, str]:
-    """The environment of a worker on this test's database (pytest's test_<name>)."""
-    url = urlsplit(os.environ["DATABASE_URL"])
-    test_db = connection.settings_dict["NAME"]
-    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "SQLITE_PATH"}}
-    env.update(
-        DATABASE_URL=urlunsplit(url._replace(path=f"/{test_db}")),
-        DJANGO_SETTINGS_MODULE="leadhub.settings",
-        Q_WORKERS="1",
-    )
-    return env
-
-
 @contextlib.contextmanager
 def workers(count: int, logs: Path) -> Iterator[list[Path]]:
-    """Start ``count`` clusters of one worker each; yield the files of their output (files,
-    not pipes: a full pipe nobody reads would stall the cluster on its own log lines)."""
+    """Start ``count`` routing lanes of one worker each; yield the files of their output."""
     env = worker_env()
-    files = [logs / f"qcluster-{n}.log" for n in range(count)]
+    files = [logs / f"lane-routing-{n}.log" for n in range(count)]
     procs = []
     try:
         for file in files:
-            with file.open("w") as out:
-                procs.append(
-                    subprocess.Popen(
-                        # The system checks are the admin's business, not this test's.
-                        [sys.executable, "manage.py", "qcluster", "--skip-checks"],
-                        cwd=ROOT,
-                        env=env,
-                        stdout=out,
-                        stderr=subprocess.STDOUT,
-                        start_new_session=True,
-                    )
-                )
+            procs.append(manage("lane", lanes.ROUTING, log=file, env=env))
         yield files
     finally:
-        # As in leadhub/tests/test_worker.py: the cluster's main process stops its own
-        # workers; whatever is left after that is killed.
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                pass
-            finally:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
+        stop(procs)
 
 
 def capture_concurrently(total: int, clients: int) -> list[BaseException]:
@@ -165,11 +126,13 @@ def world():
 
 
 def test_eight_clients_and_two_workers_route_2000_leads_fairly_within_caps(
-    world, monkeypatch, tmp_path
+    world, monkeypatch, settings, tmp_path
 ):
     rr, weighted = world
-    # pytest runs tasks inline (Q_CLUSTER "sync"); here they go to the workers' broker.
+    # pytest runs tasks inline (Q_CLUSTER "sync"), and a lead captured on its own is routed
+    # by the capturing thread: here every lead goes to the workers' broker.
     monkeypatch.setattr(Conf, "SYNC", False)
+    settings.LEADHUB_ROUTE_AT_CAPTURE = False
     started = time.monotonic()
 
     with workers(WORKERS, tmp_path) as logs:

@@ -39,6 +39,13 @@ def row_counts() -> dict[str, int]:
     return {m.__name__: m.objects.count() for m in models}
 
 
+@pytest.fixture(autouse=True)
+def _default_address(monkeypatch):
+    """demo_login prints make run's HOST and PORT: the defaults unless a test sets them."""
+    monkeypatch.delenv("HOST", raising=False)
+    monkeypatch.delenv("PORT", raising=False)
+
+
 @pytest.mark.django_db
 def test_seed_demo_builds_a_believable_company_and_a_second_run_changes_nothing(monkeypatch):
     queued = []
@@ -316,6 +323,15 @@ def test_demo_login_creates_a_superuser_whose_password_works(client, tmp_path):
     assert list(user.groups.values_list("name", flat=True)) == ["RevOps"]
     assert set(Group.objects.values_list("name", flat=True)) == {"RevOps", "Rep", "Manager"}
     assert client.login(username="demo", password=password)
+
+
+@pytest.mark.django_db
+def test_demo_login_prints_the_address_make_run_serves(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOST", "127.0.0.2")
+    monkeypatch.setenv("PORT", "8765")
+    out = io.StringIO()
+    call_command("demo_login", file=tmp_path / "demo-login.txt", stdout=out)
+    assert out.getvalue().startswith("Demo login: http://127.0.0.2:8765/admin/  user: demo")
 
 
 @pytest.mark.django_db

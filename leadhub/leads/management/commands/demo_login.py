@@ -26,8 +26,11 @@ from reps.models import Rep
 
 USERNAME = "demo"
 GROUPS = (REVOPS_GROUP, "Rep", "Manager")
-ROOT = "http://127.0.0.1:8000/"
-URL = f"{ROOT}admin/"
+
+
+def site_root() -> str:
+    """Where `make run` serves LeadHub: HOST and PORT as gunicorn.conf.py reads them."""
+    return f"http://{os.environ.get('HOST') or '127.0.0.1'}:{os.environ.get('PORT') or 8000}/"
 
 
 class Command(BaseCommand):
@@ -69,12 +72,13 @@ class Command(BaseCommand):
                 if not person.user.check_password(password):
                     person.user.set_password(password)
                     person.user.save(update_fields=["password"])
-        self.stdout.write(f"Demo login: {URL}  user: {USERNAME}  password: {password}")
+        root = site_root()
+        self.stdout.write(f"Demo login: {root}admin/  user: {USERNAME}  password: {password}")
         pages = {"rep": ("queue/", "a rep's queue"), "manager": ("dashboard/", "their manager")}
         for role, person in people.items():
             path, who = pages[role]
             self.stdout.write(
-                f"  {who}: {ROOT}{path}  user: {person.user.username}  (same password)"
+                f"  {who}: {root}{path}  user: {person.user.username}  (same password)"
             )
 
 
