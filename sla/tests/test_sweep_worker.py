@@ -1,18 +1,16 @@
-"""The clock sweep on real workers, killed half-way: every step is still done exactly once.
+"""The ticker, killed half-way through a sweep and restarted twice over: every step is
+still done exactly once.
 
 On the PostgreSQL test database, through ``lead_route`` (the leads, decisions, counters
-and clocks are the services' own), with time_machine in this process only: the worker
-processes keep the real clock, so clocks are made due by routing their leads in the past.
+and clocks are the services' own), with time_machine in this process only: the tickers
+keep the real clock, so clocks are made due by routing their leads in the past.
 
 1. FIRST_WAVE leads are routed an hour ago: their reminders and deadlines are long gone;
-2. one ``manage.py qcluster`` (one worker) runs ``sla.tasks.clocks_sweep``, queued from here
-   with ``async_task`` on the ORM broker, whose table is in this same test database;
+2. one ``manage.py ticker`` (LEADHUB_SLA_SWEEP_SECONDS=1) acts on them from its first tick;
 3. once some but not all steps are recorded (the sweep is in the breaches, one transaction
-   each), the cluster's whole process group gets SIGKILL: the step in flight dies with its
-   transaction;
-4. while no worker runs, the other leads are routed half an hour ago: more clocks due;
-5. two new clusters run the sweep at once (queued again whenever no step is recorded for
-   IDLE seconds) until every step is recorded.
+   each), the ticker gets SIGKILL: the step in flight dies with its transaction;
+4. while no ticker runs, the other leads are routed half an hour ago: more clocks due;
+5. two new tickers start at once and sweep every second until every step is recorded.
 
 Afterwards each clock has had exactly one reminder and one breach, each breached lead one
 SLA decision (a reassignment in the big pool; an escalation to the manager where the pool
@@ -20,14 +18,9 @@ has nobody else), no lead went back to a rep who had it, the outbox holds one ro
 step and channel, and the reps' open-lead counters match their leads.
 
 The reps have no email address, so every notification is an in-app row written in the
-step's transaction and the workers have no deliveries to do besides the sweeps.
+step's transaction and the tickers have no deliveries to queue.
 """
 
-import contextlib
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import timedelta
@@ -37,70 +30,33 @@ import pytest
 import time_machine
 from django.db.models import Count, Q
 from django.utils import timezone
-from django_q.conf import Conf
-from django_q.tasks import async_task
 
 from leadhub.leads.models import OPEN_STATUSES, Lead, LeadEvent
+from leadhub.tests.processes import kill, logs_of, manage, stop, worker_env
 from reps.models import Rep, RepLoad
 from reps.tests.factories import RepFactory, TeamFactory
 from routing.models import Decision, Rule
 from routing.services import lead_route, ruleset_draft, ruleset_publish
 from routing.tests.factories import PoolFactory, PoolMemberFactory
-from routing.tests.test_concurrency import worker_env
 from sla.models import Notification, SlaClock, SlaPolicy, SlaStep
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parents[2]
 LEADS = 450
 SOLO_EVERY = 10  # every tenth lead goes to the one-rep pool, so its breach escalates
 TOTAL = 2 * LEADS  # a reminder and a breach per clock
-FIRST_WAVE = 300  # routed before the first worker starts (one batch of reminders)
+FIRST_WAVE = 300  # routed before the first ticker starts (one batch of reminders)
 KILL_AT = FIRST_WAVE + FIRST_WAVE // 3  # its reminders and a third of its breaches
-DEADLINE = 30  # seconds for each phase (≈ 5 and 15 on a quiet machine): a failure bound
-IDLE = 2  # seconds without a new step before one more sweep is queued
+DEADLINE = 60  # seconds for each phase (≈ 5 and 15 on a quiet machine): a failure bound
 
 
-def start_cluster(log: Path) -> subprocess.Popen:
-    """A cluster of one worker on the test database, in its own process group, its output
-    in ``log`` (a file: a full pipe nobody reads would stall it)."""
-    with log.open("w") as out:
-        return subprocess.Popen(
-            [sys.executable, "manage.py", "qcluster", "--skip-checks"],
-            cwd=ROOT,
-            env=worker_env(),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
-def kill(proc: subprocess.Popen) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=10)
-
-
-def stop(procs: list[subprocess.Popen]) -> None:
-    """SIGTERM (a cluster stops its own workers), SIGKILL for whatever is left after 10 s."""
-    for proc in procs:
-        with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 10
-    for proc in procs:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        kill(proc)
+def start_ticker(log: Path):
+    """A ticker on the test database that sweeps the clocks every second."""
+    return manage("ticker", log=log, env=worker_env(LEADHUB_SLA_SWEEP_SECONDS="1"))
 
 
 def steps_done() -> int:
     return LeadEvent.objects.filter(kind=LeadEvent.Kind.SLA).count()
-
-
-def logs_of(folder: Path) -> str:
-    return "\n".join(
-        f"--- {log.name}\n{log.read_text()[-4000:]}" for log in sorted(folder.glob("*.log"))
-    )
 
 
 def route_in_the_past(count: int, minutes_ago: int, offset: int = 0) -> dict[int, int]:
@@ -157,21 +113,18 @@ def policy_and_pools() -> None:
     SlaStep.objects.create(policy=policy, position=4, action="triage")
 
 
-def test_a_worker_killed_mid_sweep_and_two_restarted_do_each_step_exactly_once(
-    policy_and_pools, monkeypatch, tmp_path
+def test_a_ticker_killed_mid_sweep_and_two_restarted_do_each_step_exactly_once(
+    policy_and_pools, tmp_path
 ):
     first_owner = route_in_the_past(FIRST_WAVE, minutes_ago=60)
-    # pytest runs tasks inline (Q_CLUSTER "sync"); here they go to the workers' broker.
-    monkeypatch.setattr(Conf, "SYNC", False)
     started = time.monotonic()
 
-    # Phase 1: one worker, killed once KILL_AT steps are recorded.
-    first = start_cluster(tmp_path / "qcluster-killed.log")
+    # Phase 1: one ticker, killed once KILL_AT steps are recorded.
+    first = start_ticker(tmp_path / "ticker-killed.log")
     try:
-        async_task("sla.tasks.clocks_sweep")
         deadline = time.monotonic() + DEADLINE
         while (done := steps_done()) < KILL_AT and time.monotonic() < deadline:
-            assert first.poll() is None, "the cluster exited:\n" + logs_of(tmp_path)
+            assert first.poll() is None, "the ticker exited:\n" + logs_of(tmp_path)
             time.sleep(0.02)
     finally:
         kill(first)
@@ -182,29 +135,21 @@ def test_a_worker_killed_mid_sweep_and_two_restarted_do_each_step_exactly_once(
         + logs_of(tmp_path)
     )
 
-    # While no worker runs, more clocks come due: the restarted sweeps have reminders to
+    # While no ticker runs, more clocks come due: the restarted tickers have reminders to
     # share as well as breaches.
     first_owner |= route_in_the_past(LEADS - FIRST_WAVE, minutes_ago=30, offset=FIRST_WAVE)
 
-    # Phase 2: two workers, the sweep queued twice at once, again while steps are left
-    # (a clock whose lead the other sweep held is left for the next one, as in a tick).
-    again = [start_cluster(tmp_path / f"qcluster-{n}.log") for n in range(2)]
+    # Phase 2: two tickers at once, each sweeping every second (a clock whose lead the
+    # other one holds is left for its next tick).
+    again = [start_ticker(tmp_path / f"ticker-{n}.log") for n in range(2)]
     try:
-        async_task("sla.tasks.clocks_sweep")
-        async_task("sla.tasks.clocks_sweep")
         deadline = time.monotonic() + DEADLINE
-        seen, moved = at_kill, time.monotonic()
         while (done := steps_done()) < TOTAL and time.monotonic() < deadline:
-            assert all(p.poll() is None for p in again), "a cluster exited:\n" + logs_of(tmp_path)
-            if done != seen:
-                seen, moved = done, time.monotonic()
-            elif time.monotonic() - moved > IDLE:
-                async_task("sla.tasks.clocks_sweep")
-                moved = time.monotonic()
+            assert all(p.poll() is None for p in again), "a ticker exited:\n" + logs_of(tmp_path)
             time.sleep(0.1)
         finished_after = time.monotonic() - started
-        # A moment more, so a duplicate step (the bug this test is for) can show up.
-        time.sleep(1)
+        # Two sweeps more each, so a duplicate step (the bug this test is for) can show up.
+        time.sleep(2)
     finally:
         stop(again)
     print(
