@@ -9,7 +9,7 @@ PORT ?= 8000
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help install migrate demo run test test-pg lint format bench clean
+.PHONY: help install migrate demo run test test-pg lint format fuzz bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -52,8 +52,11 @@ format: install ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+fuzz: install ## Fuzz the API against its OpenAPI document with schemathesis (local PostgreSQL; .ci/fuzz)
+	.ci/fuzz
+
 bench: install ## Run the benchmarks in bench/ (see bench/README.md)
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean: ## Remove the virtualenv, the local database and caches
-	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache .hypothesis .schemathesis

@@ -225,6 +225,8 @@ def in_throwaway_database(run: Callable[[argparse.Namespace], None], args) -> No
     afterwards whatever happens: every benchmark's way in."""
     # Production-like: with DEBUG on, Django would also record every query it runs.
     os.environ["DEBUG"] = "false"
+    # DEBUG off needs a key of its own (leadhub/settings.py): any will do for a benchmark.
+    os.environ.setdefault("SECRET_KEY", "bench-intake-" + "x" * 40)
     # WhiteNoise warns that collectstatic has not run; static files play no part here.
     warnings.filterwarnings("ignore", message="No directory at")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadhub.settings")

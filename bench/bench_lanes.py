@@ -104,6 +104,13 @@ def main() -> None:
     parser.add_argument("--pg-url", default=DEFAULT_PG)
     parser.add_argument("--redis-url", default=DEFAULT_REDIS)
     parser.add_argument("--keep-logs", action="store_true", help="keep the honcho logs")
+    parser.add_argument(
+        "--route-at-capture",
+        choices=["on", "off"],
+        default="on",
+        help="LEADHUB_ROUTE_AT_CAPTURE of every process: on (the default) routes each lead in "
+        "the web process after its commit; off measures the routing lane",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)  # broker:db
     parser.add_argument("--result", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -116,7 +123,8 @@ def main() -> None:
     print(
         f"bench_lanes: {args.rate:g} leads/s for {args.seconds:g} s; loaded = demo month + "
         f"{args.notifications:,} webhook rows + {args.reminders:,} due reminders; endpoint "
-        f"answers after {args.endpoint_seconds:g} s; {os.cpu_count()} CPUs, load average "
+        f"answers after {args.endpoint_seconds:g} s; routing at capture "
+        f"{args.route_at_capture}; {os.cpu_count()} CPUs, load average "
         + " ".join(f"{x:.2f}" for x in os.getloadavg())
     )
     results = []
@@ -286,6 +294,7 @@ def child(args: argparse.Namespace) -> None:
     # Emails go nowhere; nothing is written under var/.
     os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.dummy.EmailBackend"
     os.environ.setdefault("SECRET_KEY", "bench-lanes-" + "x" * 40)
+    os.environ["LEADHUB_ROUTE_AT_CAPTURE"] = "true" if args.route_at_capture == "on" else "false"
     for name in ("Q_CLUSTER_NAME", "PORT"):
         os.environ.pop(name, None)
     in_throwaway_database(run, args)

@@ -32,6 +32,14 @@ if PRODUCTION:
             "with LEADHUB_ENV=production."
         )
 
+# The development key is public (it is in this file): with DEBUG off a server is meant to
+# be reached by others, so it needs a key of its own, whatever LEADHUB_ENV says.
+if not DEBUG and SECRET_KEY == _DEV_SECRET_KEY and not TESTING:
+    raise ImproperlyConfigured(
+        "Refusing to start: DEBUG is off but SECRET_KEY is the development key. Set "
+        "SECRET_KEY to a random value of 32+ characters (or DEBUG=1 on a laptop)."
+    )
+
 ALLOWED_HOSTS = env_list(
     "ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"]
 )
@@ -237,10 +245,22 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # Bodies over DATA_UPLOAD_MAX_MEMORY_SIZE or JSON nested too deep to parse: a JSON 400
+    # naming the reason (or the field) on every API path, not a 500 or an HTML page.
+    "EXCEPTION_HANDLER": "leadhub.leads.bodies.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "leadhub.leads.bodies.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, plus the error responses every view can give (leadhub/schema.py).
+    "DEFAULT_SCHEMA_CLASS": "leadhub.schema.LeadHubAutoSchema",
 }
+# /api/schema/ and /api/docs/ for anyone, or only for a signed-in user or a token
+# (leadhub.api_docs): public in development, not in production.
+LEADHUB_API_DOCS_PUBLIC = env_bool("LEADHUB_API_DOCS_PUBLIC", not PRODUCTION)
 SPECTACULAR_SETTINGS = {
     "TITLE": "LeadHub API",
     "DESCRIPTION": "Capture leads, read them back with their events and decisions.",
@@ -313,6 +333,14 @@ LEADHUB_ROUTE_AT_CAPTURE = env_bool("LEADHUB_ROUTE_AT_CAPTURE", True)
 LEADHUB_ROUTING_SWEEP_AFTER_SECONDS = env_int("LEADHUB_ROUTING_SWEEP_AFTER_SECONDS", 10)
 # How long an Idempotency-Key is remembered.
 LEADHUB_IDEMPOTENCY_TTL_HOURS = env_int("LEADHUB_IDEMPOTENCY_TTL_HOURS", 48)
+# Escalations to a manager (a rule's manager fallback, the SLA ladder) look past the
+# manager's routine caps; this bounds the open escalated leads a manager holds (a rep's own
+# max_escalated replaces it). Past it, escalations go to triage.
+LEADHUB_MANAGER_MAX_ESCALATED = env_int("LEADHUB_MANAGER_MAX_ESCALATED", 25)
+if LEADHUB_MANAGER_MAX_ESCALATED < 0:
+    raise ImproperlyConfigured(
+        f"LEADHUB_MANAGER_MAX_ESCALATED must be 0 or more, not {LEADHUB_MANAGER_MAX_ESCALATED}"
+    )
 
 # --- Notification outbox (sla) ----------------------------------------------------------
 # Attempts at an email, Slack or webhook delivery before it is dead (re-send from the admin).

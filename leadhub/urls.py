@@ -1,9 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+from leadhub.api_docs import api_docs_view, api_schema_view
 from leadhub.leads.api import LeadViewSet
 from leadhub.ops.views import health_view
 from leadhub.web.api_metrics import (
@@ -48,8 +48,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", health_view, name="health"),
     path("api/auth/token/", obtain_auth_token, name="api-token"),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/schema/", api_schema_view, name="api-schema"),
+    path("api/docs/", api_docs_view, name="api-docs"),
     path("api/leads/<int:pk>/decision/", LeadDecisionView.as_view(), name="lead-decision"),
     path("api/leads/<int:pk>/reassign/", LeadReassignView.as_view(), name="lead-reassign"),
     path("api/leads/<int:pk>/accept/", LeadAcceptView.as_view(), name="lead-accept"),
@@ -69,3 +69,6 @@ urlpatterns = [
     path("", include("leadhub.web.urls")),
     path("", include("leadhub.leads.urls")),
 ]
+
+# An /api/ URL that matches no route is a JSON 404 too (with DEBUG on, the debug page).
+handler404 = "leadhub.errors.page_not_found"

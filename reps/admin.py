@@ -165,6 +165,7 @@ class RepAdmin(admin.ModelAdmin):
         "max_open",
         "max_per_day",
         "max_per_week",
+        "max_escalated",
     ]
     list_filter = ["team", "role", "active", "presence", "tier"]
     list_select_related = ["user", "team"]

@@ -26,6 +26,8 @@ class Reason(StrEnum):
     MISSING_SKILL = "missing_skill"  # lacks a skill the lead needs
     LANGUAGE = "language"  # does not speak the lead's language
     TIER = "tier"  # below the seniority tier the lead needs
+    # A manager at their ceiling of escalated leads (only escalations ask: see LeadNeeds).
+    CAP_ESCALATED = "cap_escalated"
 
 
 class Presence(StrEnum):
@@ -72,6 +74,10 @@ class RepSnapshot:
     open_count: int = 0
     day_count: int = 0
     week_count: int = 0
+    # Escalations: the most open escalated leads the rep may hold (the rep's own ceiling,
+    # else LEADHUB_MANAGER_MAX_ESCALATED; None: no ceiling), and how many they hold.
+    max_escalated: int | None = None
+    escalated_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -85,9 +91,22 @@ class LeadNeeds:
     check_hours: bool = True
     # A claim queue or manual reassignment may look past presence "away".
     allow_away: bool = False
+    # An escalation to a manager: held back by the ceiling of escalated leads.
+    escalation: bool = False
 
 
 NO_NEEDS = LeadNeeds()
+# An escalation to a manager looks past working hours and presence "away"; the engine also
+# lets it past the routine caps (routing.engine.decide.MANAGER_BLOCKERS), not the ceiling.
+ESCALATION = LeadNeeds(check_hours=False, allow_away=True, escalation=True)
+
+
+def escalations_left(rep: RepSnapshot) -> int | None:
+    """How many more escalated leads the rep may take now (None: no ceiling). The one rule
+    for the ceiling, read by the engine's manager fallback and the SLA escalation."""
+    if rep.max_escalated is None:
+        return None
+    return max(0, rep.max_escalated - rep.escalated_count)
 
 
 @lru_cache(maxsize=512)
@@ -143,6 +162,8 @@ def rep_eligibility(rep: RepSnapshot, needs: LeadNeeds, now: datetime) -> list[R
         reasons.append(Reason.LANGUAGE)
     if rep.tier < needs.min_tier:
         reasons.append(Reason.TIER)
+    if needs.escalation and escalations_left(rep) == 0:
+        reasons.append(Reason.CAP_ESCALATED)
     return reasons
 
 

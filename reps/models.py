@@ -202,6 +202,13 @@ class Rep(models.Model):
         blank=True,
         help_text="Most new leads per week (their local week, from Monday); empty: no cap.",
     )
+    max_escalated = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Managers: most open escalated leads at once (escalations look past the "
+        "caps above, not this); past it they go to triage. Empty: the "
+        "LEADHUB_MANAGER_MAX_ESCALATED setting.",
+    )
     holiday_calendar = models.ForeignKey(
         HolidayCalendar, null=True, blank=True, on_delete=models.SET_NULL, related_name="reps"
     )

@@ -4,6 +4,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 
 from reps.availability import RepSnapshot, WorkInterval
@@ -141,6 +142,11 @@ def rep_snapshots(
             max_open=rep.max_open,
             max_per_day=rep.max_per_day,
             max_per_week=rep.max_per_week,
+            max_escalated=(
+                rep.max_escalated
+                if rep.max_escalated is not None
+                else settings.LEADHUB_MANAGER_MAX_ESCALATED
+            ),
             open_count=open_count,
             day_count=day_count,
             week_count=week_count,

@@ -1,7 +1,13 @@
 """Shapes of teams, reps, presence and time off in the API. Validation of the input only:
 the writes are reps.services'."""
 
+import re
+from datetime import time
+from typing import Any
+
 from django.contrib.auth import get_user_model
+from django.db import models
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from reps.availability import Presence
@@ -14,7 +20,29 @@ class TeamSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "region", "timezone"]
 
 
+# A time of day on the rep's own clock, so without an offset: not OpenAPI's format "time"
+# (RFC 3339's full-time, which has one). Read as HH:MM or HH:MM:SS, written as HH:MM:SS.
+LOCAL_TIME = r"([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?"
+
+
+@extend_schema_field({"type": "string", "pattern": f"^{LOCAL_TIME}$", "example": "09:00:00"})
+class LocalTimeField(serializers.TimeField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%H:%M:%S", **kwargs)
+
+    def to_internal_value(self, value: Any) -> time:
+        # TimeField alone also takes "0900", "T09:00" and offsets (which it drops).
+        if not (isinstance(value, str) and re.fullmatch(LOCAL_TIME, value)):
+            self.fail("invalid", format="hh:mm[:ss]")
+        return super().to_internal_value(value)
+
+
 class WorkingHoursSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.TimeField: LocalTimeField,
+    }
+
     class Meta:
         model = WorkingHours
         fields = ["weekday", "start", "end"]
@@ -69,6 +97,7 @@ class RepSerializer(serializers.ModelSerializer):
             "max_open",
             "max_per_day",
             "max_per_week",
+            "max_escalated",
             "holiday_calendar",
             "working_hours",
             "time_off",

@@ -32,6 +32,7 @@ REP_FIELDS = frozenset(
         "max_open",
         "max_per_day",
         "max_per_week",
+        "max_escalated",
         "holiday_calendar",
     }
 )

@@ -33,7 +33,7 @@ from routing.config_services import (
     territory_save,
 )
 from routing.models import Decision, Pool, PoolMember, Rule, RuleSet, Territory
-from routing.selectors import user_may_reassign
+from routing.selectors import reassign_target_refusal, user_may_reassign
 from routing.serializers import (
     DecisionSerializer,
     PoolSerializer,
@@ -126,6 +126,8 @@ class LeadReassignView(APIView):
             if visible:
                 raise PermissionDenied("Only the manager of the lead's team may reassign it.")
             raise NotFound()
+        if refusal := reassign_target_refusal(request.user, rep):
+            raise serializers.ValidationError({"rep": [refusal]})
         try:
             decision = lead_reassign(
                 lead_id=lead.pk,
@@ -138,6 +140,14 @@ class LeadReassignView(APIView):
         return Response(DecisionSerializer(decision).data)
 
 
+@extend_schema_view(
+    destroy=extend_schema(
+        responses={
+            204: None,
+            400: OpenApiResponse(description="Still in use (`non_field_errors` says by what)."),
+        }
+    )
+)
 class _ConfigViewSet(viewsets.ModelViewSet):
     permission_classes = [ConfigAccess]
     save_service = None

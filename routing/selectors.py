@@ -1,16 +1,18 @@
 """Reads for routing: the rule set in force, and the engine's inputs loaded from the
 database in a fixed number of queries."""
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from leadhub.leads.models import Lead
+from leadhub.leads.models import OPEN_STATUSES, Lead
+from reps.availability import RepSnapshot
 from reps.models import Rep
-from reps.selectors import rep_of, rep_snapshots, user_sees_everything
+from reps.selectors import rep_of, rep_snapshots, reps_visible_to, user_sees_everything
 from routing import engine
 from routing.models import (
     Decision,
@@ -25,6 +27,9 @@ from routing.models import (
 
 # Conversion rates for performance-weighted pools look back this far.
 PERFORMANCE_WINDOW = timedelta(days=90)
+# The decisions that escalate a lead to a manager: a rule's manager fallback (the engine's
+# method) and the SLA ladder's escalation (routing.services.lead_escalate).
+ESCALATION_METHODS = ("manager", "escalation")
 
 _SETTING_TYPES: dict[str, type] = {
     "load_metric": str,
@@ -145,6 +150,38 @@ def _performance(rep_ids: list[int], now: datetime) -> dict[int, float]:
     return {r["owner_id"]: r["won"] / r["total"] for r in rows if r["total"]}
 
 
+def escalated_open_counts(rep_ids: Iterable[int]) -> dict[int, int]:
+    """Open leads each rep holds because they were escalated to them (the lead's effective
+    decision is an escalation to its owner), in one grouped query: what a manager's ceiling
+    (``reps.availability.escalations_left``) counts. Read under the reps' load-row locks
+    when routing decides, like the other counters."""
+    rows = (
+        Decision.objects.filter(
+            effective=True,
+            outcome="assigned",
+            method__in=ESCALATION_METHODS,
+            rep_id__in=list(rep_ids),
+            lead__owner_id=F("rep_id"),
+            lead__status__in=sorted(OPEN_STATUSES),
+        )
+        .order_by()
+        .values("rep_id")
+        .annotate(n=Count("pk"))
+    )
+    return {row["rep_id"]: row["n"] for row in rows}
+
+
+def with_escalated_counts(
+    reps: Mapping[int, RepSnapshot], rep_ids: Iterable[int]
+) -> dict[int, RepSnapshot]:
+    """The snapshots of ``rep_ids`` (those of ``reps``) with their open escalated leads."""
+    wanted = [r for r in rep_ids if r in reps]
+    if not wanted:
+        return {}
+    counts = escalated_open_counts(wanted)
+    return {r: replace(reps[r], escalated_count=counts.get(r, 0)) for r in wanted}
+
+
 def routing_world(*, now: datetime) -> engine.World:
     """Every active pool, territory and rep as the engine sees them at ``now``."""
     pools = list(Pool.objects.filter(active=True).prefetch_related("members"))
@@ -174,6 +211,7 @@ def routing_world(*, now: datetime) -> engine.World:
         .values_list("pk", "team_id")
     ):
         managers.setdefault(team_id, rep_id)
+    reps.update(with_escalated_counts(reps, managers.values()))
     performance = {}
     if any(p.method == Pool.Method.PERFORMANCE_WEIGHTED for p in pools):
         performance = _performance(list(reps), now)
@@ -210,6 +248,22 @@ def user_may_reassign(user, lead: Lead, rep: Rep) -> bool:
         return False
     team_id = lead.owner.team_id if lead.owner_id else rep.team_id
     return me.team_id == team_id
+
+
+def reassign_targets(user) -> QuerySet[Rep]:
+    """The reps ``user`` may give a lead to by hand: the active reps they see (RevOps every
+    one, a manager those of their own team). The dashboard's choices and the API's check."""
+    return reps_visible_to(user).filter(active=True)
+
+
+def reassign_target_refusal(user, rep: Rep) -> str:
+    """Why ``user`` may not give a lead to ``rep`` by hand (``reassign_targets``' rule in
+    words), or "" when they may."""
+    if reassign_targets(user).filter(pk=rep.pk).exists():
+        return ""
+    if not rep.active:
+        return f"{rep} is switched off: choose an active rep."
+    return f"{rep} is not in your team: a manager reassigns only to reps of your own team."
 
 
 # --- Claim queues, as the people working them see them ----------------------------------

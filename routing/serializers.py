@@ -96,7 +96,9 @@ class RuleSerializer(serializers.ModelSerializer):
 
 
 class PublicationSerializer(serializers.ModelSerializer):
-    published_by = serializers.CharField(source="published_by.get_username", default=None)
+    published_by = serializers.CharField(
+        source="published_by.get_username", default=None, allow_null=True
+    )
 
     class Meta:
         model = Publication
@@ -104,7 +106,9 @@ class PublicationSerializer(serializers.ModelSerializer):
 
 
 class RuleSetSerializer(serializers.ModelSerializer):
-    created_by = serializers.CharField(source="created_by.get_username", default=None)
+    created_by = serializers.CharField(
+        source="created_by.get_username", default=None, allow_null=True
+    )
     publications = PublicationSerializer(many=True, read_only=True)
 
     class Meta:
@@ -139,7 +143,7 @@ class DecisionSerializer(serializers.ModelSerializer):
 
     rule = serializers.CharField(source="rule_name")
     version = serializers.IntegerField(source="ruleset_version", allow_null=True)
-    actor = serializers.CharField(source="actor.get_username", default=None)
+    actor = serializers.CharField(source="actor.get_username", default=None, allow_null=True)
     candidates = serializers.SerializerMethodField()
     explanation = serializers.SerializerMethodField()
     fallback_used = serializers.SerializerMethodField()

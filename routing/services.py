@@ -29,7 +29,7 @@ from leadhub.leads.services import (
     lead_transition,
     lead_unassign,
 )
-from reps.availability import LeadNeeds, rep_eligibility
+from reps.availability import LeadNeeds, RepSnapshot, escalations_left, rep_eligibility
 from reps.load import load_counts, rep_loads_ensure
 from reps.models import Rep, RepLoad
 from reps.selectors import rep_snapshots
@@ -42,8 +42,9 @@ from routing.selectors import (
     pool_settings_from,
     queue_members,
     ruleset_in_force,
+    with_escalated_counts,
 )
-from routing.signals import announce_routed
+from routing.signals import announce_escalation_ceiling, announce_routed
 from routing.world import routing_inputs
 
 MAX_ATTEMPTS = 3
@@ -240,6 +241,7 @@ def _assign(
                 fresh[rep_id] = replace(
                     rep, open_count=counts[0], day_count=counts[1], week_count=counts[2]
                 )
+        fresh.update(with_escalated_counts(fresh, world.managers.values()))
         world = replace(
             world,
             reps={**world.reps, **fresh},
@@ -265,7 +267,16 @@ def _assign(
             state = next(s for s in locked_states if s.pool_id == decision.state_update.pool_id)
             _write_state(state, world.state_of(state.pool_id), decision.state_update)
         announce_routed(lead, stored)
+        if chosen is not None and decision.method == "manager":
+            _escalated_to(chosen)
         return stored
+
+
+def _escalated_to(manager: RepSnapshot) -> None:
+    """``manager`` (as counted under lock, before this lead) took an escalated lead: when
+    it fills their ceiling they are told, once, that escalations now go to triage."""
+    if escalations_left(manager) == 1:
+        announce_escalation_ceiling(rep_id=manager.id, ceiling=manager.max_escalated)
 
 
 def _lock_loads(rep_ids: set[int], now) -> dict:
@@ -502,8 +513,9 @@ def lead_sla_reassign(*, lead_id: int, reason: str) -> Decision | None:
 
 def lead_escalate(*, lead_id: int, reason: str) -> Decision | None:
     """An SLA breach past the reassignments: the lead goes to the manager of the team it
-    was routed in (the owner's team otherwise). None when there is no manager, or the
-    manager holds it already."""
+    was routed in (the owner's team otherwise); to triage when that manager holds their
+    ceiling of open escalated leads (``reps.availability.escalations_left``). None when
+    there is no manager, or the manager holds it already."""
     now = timezone.now()
     with transaction.atomic():
         lead = Lead.objects.select_for_update(of=("self",)).select_related("owner").get(pk=lead_id)
@@ -526,6 +538,24 @@ def lead_escalate(*, lead_id: int, reason: str) -> Decision | None:
         if manager is None or manager.pk == lead.owner_id:
             return None
         _lock_loads({manager.pk} | ({lead.owner_id} if lead.owner_id else set()), now)
+        # Counted after the lock: escalations to this manager are taken one at a time.
+        snapshot = with_escalated_counts(rep_snapshots(now=now, rep_ids=[manager.pk]), [manager.pk])
+        counted = snapshot[manager.pk]
+        if escalations_left(counted) == 0:
+            if lead.status == "triage":
+                return None
+            payload = {
+                "kind": Decision.Kind.SLA,
+                "outcome": "triage",
+                "from_rep_id": lead.owner_id,
+                "reason": reason,
+                "decided_at": now.isoformat(),
+                "explanation": [
+                    f"Moved to triage: the team manager, {manager}, holds "
+                    f"{counted.escalated_count} open escalated leads, their ceiling: {reason}"
+                ],
+            }
+            return _store_plain(lead, None, "triage", payload, kind=Decision.Kind.SLA)
         payload = {
             "kind": Decision.Kind.SLA,
             "outcome": "assigned",
@@ -535,7 +565,9 @@ def lead_escalate(*, lead_id: int, reason: str) -> Decision | None:
             "decided_at": now.isoformat(),
             "explanation": [f"Escalated to the team manager, {manager}: {reason}"],
         }
-        return _store_plain(lead, manager, "escalation", payload, kind=Decision.Kind.SLA)
+        stored = _store_plain(lead, manager, "escalation", payload, kind=Decision.Kind.SLA)
+        _escalated_to(counted)
+        return stored
 
 
 def lead_sla_triage(*, lead_id: int, reason: str) -> Decision | None:

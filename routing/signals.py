@@ -14,3 +14,13 @@ def announce_routed(lead, decision) -> None:
     lead_routed.send(
         sender=None, lead_id=lead.pk, decision_id=decision.pk, lead=lead, decision=decision
     )
+
+
+# Sent inside the transaction that gave a manager the escalated lead that fills their
+# ceiling (``reps.availability.escalations_left``): ``rep_id`` and ``ceiling``. Sent once
+# per filling, not per lead turned away after it.
+escalation_ceiling_reached = Signal()
+
+
+def announce_escalation_ceiling(*, rep_id: int, ceiling: int | None) -> None:
+    escalation_ceiling_reached.send(sender=None, rep_id=rep_id, ceiling=ceiling)

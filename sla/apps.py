@@ -8,7 +8,7 @@ class SlaConfig(AppConfig):
     def ready(self) -> None:
         from leadhub.leads.signals import lead_changed, lead_status_changed, leads_captured
         from reps.models import Holiday, HolidayCalendar
-        from routing.signals import lead_routed
+        from routing.signals import escalation_ceiling_reached, lead_routed
         from routing.world import connect_models
         from sla import receivers
         from sla.models import (
@@ -22,6 +22,9 @@ class SlaConfig(AppConfig):
         from sla.playbook import register_sections
 
         lead_routed.connect(receivers.notify_routed, dispatch_uid="sla.notify_routed")
+        escalation_ceiling_reached.connect(
+            receivers.notify_escalation_ceiling, dispatch_uid="sla.notify_escalation_ceiling"
+        )
         leads_captured.connect(receivers.notify_captured, dispatch_uid="sla.notify_captured")
         lead_status_changed.connect(
             receivers.notify_status_changed, dispatch_uid="sla.notify_status_changed"

@@ -456,8 +456,11 @@ def _climb(clock: SlaClock, lead: Lead, now: datetime) -> str:
         rung, used = ladder[index], index + 1
         if rung == Action.REASSIGN and routing.lead_sla_reassign(lead_id=lead.pk, reason=reason):
             done = "reassigned"
-        elif rung == Action.ESCALATE and routing.lead_escalate(lead_id=lead.pk, reason=reason):
-            done = "escalated"
+        elif rung == Action.ESCALATE and (
+            escalation := routing.lead_escalate(lead_id=lead.pk, reason=reason)
+        ):
+            # A manager at their ceiling of escalated leads sends it to triage instead.
+            done = "escalated" if escalation.outcome == "assigned" else "triaged"
         elif rung == Action.TRIAGE and routing.lead_sla_triage(lead_id=lead.pk, reason=reason):
             done = "triaged"
         if done != "recorded":

@@ -9,6 +9,7 @@ never anyone else: each row is its own task.
 import hashlib
 import hmac
 import json
+import re
 import urllib.error
 import urllib.request
 from typing import Any
@@ -22,6 +23,11 @@ from sla.models import Notification
 USER_AGENT = "LeadHub-Outbox/1"
 # Of an endpoint's error response, enough to recognise it in the admin.
 ERROR_BODY_CHARS = 300
+# Control characters (C0, DEL, C1) and the Unicode line and paragraph separators.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+# Slack reads &, < and > as mrkdwn control characters (<!channel>, <url|text>): these three,
+# and only these, are escaped (https://api.slack.com/reference/surfaces/formatting).
+SLACK_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
 
 class DeliveryError(Exception):
@@ -56,11 +62,16 @@ def send(note: Notification) -> None:
 
 def send_email(note: Notification) -> None:
     send_mail(
-        subject=note.title,
+        subject=email_subject(note.title),
         message=email_text(note),
         from_email=None,
         recipient_list=[note.address],
     )
+
+
+def email_subject(title: str) -> str:
+    """The title on one line: a lead's name must never start a header of its own."""
+    return CONTROL_CHARACTERS.sub(" ", title).strip()
 
 
 def email_text(note: Notification) -> str:
@@ -80,9 +91,15 @@ def email_text(note: Notification) -> str:
     return "\n".join(lines) + "\n"
 
 
+def slack_escape(text: str) -> str:
+    """Text shown as written in a Slack message: no mention, no link, no disguised URL."""
+    return text.translate(SLACK_ESCAPES)
+
+
 def slack_text(note: Notification) -> str:
     lead = note.payload.get("lead") or {}
-    return f"{note.title} (lead #{lead['id']})" if lead.get("id") else note.title
+    title = slack_escape(note.title)
+    return f"{title} (lead #{lead['id']})" if lead.get("id") else title
 
 
 def webhook_body(note: Notification) -> bytes:

@@ -33,6 +33,7 @@ class Event(models.TextChoices):
     SLA_BREACHED = "sla.breached", "SLA breached"
     SLA_REMINDER = "sla.reminder", "SLA deadline coming"
     LEAD_STATUS_CHANGED = "lead.status_changed", "Lead status changed"
+    ESCALATION_CEILING = "manager.escalation_ceiling", "Manager at the escalation ceiling"
 
 
 def validate_events(value: object) -> None:

@@ -6,7 +6,11 @@ from leadhub import lanes
 from sla import clocks
 from sla.models import Event
 from sla.selectors import subscriptions_for
-from sla.services import notification_for_decision, notification_for_status_change
+from sla.services import (
+    notification_for_decision,
+    notification_for_escalation_ceiling,
+    notification_for_status_change,
+)
 
 # Leads per announcing task, as routing batches its own (a CSV chunk can be 500 leads).
 ANNOUNCE_BATCH = 50
@@ -41,3 +45,8 @@ def notify_captured(sender, lead_ids: list[int], **kwargs) -> None:
 
 def notify_status_changed(sender, lead_id: int, old: str, new: str, **kwargs) -> None:
     notification_for_status_change(lead_id=lead_id, old=old, new=new)
+
+
+def notify_escalation_ceiling(sender, rep_id: int, ceiling: int | None, **kwargs) -> None:
+    # Inside the transaction that gave the manager the lead that filled their ceiling.
+    notification_for_escalation_ceiling(rep_id=rep_id, ceiling=ceiling)

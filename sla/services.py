@@ -243,6 +243,21 @@ def notification_for_decision(
     return in_app.get()
 
 
+def notification_for_escalation_ceiling(*, rep_id: int, ceiling: int | None) -> list[Notification]:
+    """Tell a manager their open escalated leads reached their ceiling: escalations go to
+    triage until they close or hand some on (``manager.escalation_ceiling``)."""
+    rep = Rep.objects.select_related("user").get(pk=rep_id)
+    return notify(
+        event=Event.ESCALATION_CEILING,
+        rep=rep,
+        payload={"rep": rep_data(rep), "ceiling": ceiling},
+        title=(
+            f"You hold {ceiling} escalated leads, your ceiling: further escalations go to "
+            "triage until you close or hand some on"
+        ),
+    )
+
+
 def notification_for_lead_created(*, lead_id: int) -> list[Notification]:
     """Announce a captured lead to the ``lead.created`` subscribers, once: a lead that
     already has its rows is skipped, so the task may run twice."""

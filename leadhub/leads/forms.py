@@ -10,8 +10,9 @@ from typing import Any
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.validators import RegexValidator
+from django.forms.utils import ErrorDict
 
-from leadhub.leads.intake import FORM_FIELDS, TEXT_FIELDS
+from leadhub.leads.intake import FORM_FIELDS, TEXT_FIELDS, max_lengths
 from leadhub.leads.models import WebForm
 
 SESSION_FIELD = "lh_session"
@@ -72,8 +73,9 @@ AUTOCOMPLETE = {
     "postal_code": "postal-code",
     "language": "language",
 }
-# maxlength hints for the browser; the limits themselves are checked by clean_lead_data.
-MAX_LENGTHS = {**TEXT_FIELDS, "email": 254, "phone": 40, "website": 253}
+# maxlength hints for the browser, for the fields kept as typed; the limits themselves are
+# checked by clean_lead_data.
+MAX_LENGTHS = {name: max_lengths()[name] for name in (*TEXT_FIELDS, "email", "phone", "website")}
 
 
 def new_form_session() -> str:
@@ -88,7 +90,7 @@ def visit_initial(query: Mapping[str, str]) -> dict[str, str]:
     for name in UTM_FIELDS:
         value = query.get(name, "").strip()
         if value:
-            initial[name] = value[: TEXT_FIELDS[name]]
+            initial[name] = value[: MAX_LENGTHS[name]]
     return initial
 
 
@@ -187,6 +189,13 @@ class LeadWebForm(forms.Form):
             else:
                 label = LABELS.get(name, name)
                 self.add_error(None, [f"{label}: {reason}" for reason in reasons])
+
+    def refuse(self, reason: str) -> None:
+        """Refuse a submission that could not be read at all (an unbound form): the reason
+        at the top of the form, shown again empty."""
+        self.cleaned_data = {}
+        self._errors = ErrorDict()
+        self.add_error(None, reason)
 
     def top_errors(self) -> list[str]:
         """Errors not shown next to a visible field: the form-wide ones and those of the

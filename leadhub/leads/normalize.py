@@ -98,6 +98,42 @@ _COMPANY_SUFFIXES = {
 }
 
 
+# Control characters (C0, DEL, C1). A name with CR/LF in it made every email to the lead
+# fail (a header may not contain a line break), so single-line text drops them at intake.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# What ends a line or separates words in single-line text: one space instead.
+_SPACING = re.compile(r"[\t\n\x0b\x0c\r\x1c-\x1f\x85\u2028\u2029]+")
+_LINE_BREAK = re.compile(r"\r\n|[\r\x85\u2028\u2029]")
+_CONTROLS_BUT_LINE_BREAK_AND_TAB = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def refuse_unstorable(text: str) -> None:
+    """Refuse what no database column can keep: NUL (PostgreSQL's text and jsonb reject it)
+    and lone surrogates (JSON escapes such as "\\ud800" decode to them; they are not
+    characters and cannot be written as UTF-8)."""
+    if "\x00" in text:
+        raise ValueError("Null characters are not allowed.")
+    if match := _SURROGATE.search(text):
+        raise ValueError(
+            f"Contains an invalid character (U+{ord(match.group()):04X}, a lone surrogate): "
+            "send text as UTF-8."
+        )
+
+
+def clean_text(raw: str, *, multiline: bool = False) -> str:
+    """Text as a lead keeps it, trimmed. Single-line text turns tabs and line breaks into a
+    space and drops other control characters; ``multiline`` text (a message) keeps line
+    breaks, as \\n, and tabs. Raises ValueError for what cannot be stored at all."""
+    refuse_unstorable(raw)
+    if multiline:
+        text = _LINE_BREAK.sub("\n", raw)
+        text = _CONTROLS_BUT_LINE_BREAK_AND_TAB.sub("", text)
+    else:
+        text = _CONTROLS.sub("", _SPACING.sub(" ", raw))
+    return text.strip()
+
+
 def normalize_email(raw: str) -> str:
     email = raw.strip().lower()
     try:
@@ -215,10 +251,16 @@ def parse_employees(raw: object) -> int | None:
 
 
 _MONEY_SUFFIX = {"k": Decimal(1_000), "m": Decimal(1_000_000), "b": Decimal(1_000_000_000)}
+_MAX_MONEY = Decimal("1e14")  # Lead.annual_revenue: 16 digits, 2 after the point
 
 
 def parse_money(raw: object) -> Decimal | None:
-    """Annual revenue: 1200000, '1,200,000', '$1.2M', '€800k'."""
+    """Annual revenue: 1200000, '1,200,000', '$1.2M', '€800k'.
+
+    Parsed here with Decimal rather than price-parser: that library finds a price inside
+    free text and guesses the decimal separator, but knows no k/M/B suffixes; a revenue
+    field needs a strict answer (an amount or an error), which Decimal gives once NaN,
+    Infinity and out-of-range exponents are refused."""
     if raw is None or raw == "":
         return None
     if isinstance(raw, bool):
@@ -230,14 +272,17 @@ def parse_money(raw: object) -> Decimal | None:
         factor = _MONEY_SUFFIX[text[-1]]
         text = text[:-1]
     try:
-        value = (Decimal(text) * factor).quantize(Decimal("0.01"))
+        value = Decimal(text)
     except InvalidOperation:
         raise ValueError("Enter an amount, e.g. 1200000 or 1.2M.") from None
+    if not value.is_finite():
+        raise ValueError("Enter an amount, e.g. 1200000 or 1.2M.")
     if value < 0:
         raise ValueError("Revenue cannot be negative.")
-    if value >= Decimal("1e14"):
+    # Compared before any arithmetic: 1e999999999 would overflow the decimal context.
+    if value >= _MAX_MONEY / factor:
         raise ValueError("That amount is too large.")
-    return value
+    return (value * factor).quantize(Decimal("0.01"))
 
 
 @lru_cache(maxsize=1)

@@ -17,7 +17,7 @@ class AccountRefSerializer(serializers.ModelSerializer):
 
 
 class LeadEventSerializer(serializers.ModelSerializer):
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = LeadEvent
@@ -78,6 +78,8 @@ _DATETIME_FIELDS = frozenset(
 
 class LeadSerializer(serializers.ModelSerializer):
     owner = RepRefSerializer(read_only=True, allow_null=True)
+    # Not the model's EmailField (format: email): a lead that came with a phone only has "".
+    email = serializers.CharField(read_only=True, help_text="Lower-cased; empty if none.")
     account = AccountRefSerializer(read_only=True, allow_null=True)
 
     class Meta:

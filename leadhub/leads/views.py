@@ -11,6 +11,7 @@ check where the request came from, call one service and answer.
 
 from urllib.parse import urlsplit
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import get_object_or_404, render
@@ -19,6 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from leadhub.leads.bodies import too_large_reason
 from leadhub.leads.forms import LeadWebForm, visit_initial
 from leadhub.leads.intake import LeadDataError
 from leadhub.leads.models import Channel, WebForm
@@ -79,9 +81,17 @@ def form_submit(request: HttpRequest, slug: str) -> HttpResponse:
         return _forbidden_origin(origin)
     if request.method == "OPTIONS":
         return _preflight(origin)
-    form = LeadWebForm(webform, request.POST)
+    wants_page = request.get_preferred_type(["application/json", "text/html"]) == "text/html"
+    try:
+        form = LeadWebForm(webform, request.POST)
+    except RequestDataTooBig:
+        if wants_page:
+            form = LeadWebForm(webform, initial=visit_initial({}))
+            form.refuse(too_large_reason())
+            return _render(request, webform, form, status=400)
+        return _allow_origin(_too_large(), origin)
     result = _capture(webform, form)
-    if request.get_preferred_type(["application/json", "text/html"]) == "text/html":
+    if wants_page:
         if result is None:
             return _render(request, webform, form, status=400)
         return _success(request, webform)
@@ -111,17 +121,22 @@ def form_partial(request: HttpRequest, slug: str) -> HttpResponse:
     if webform is None:
         return _json_error("There is no form capturing partial submissions here.", status=404)
     origin = request.headers.get("Origin")
-    if origin is not None:
-        # An empty Origin must not match a blank line in the allowed origins.
-        if not origin or (origin != _own_origin(request) and not webform.origin_allowed(origin)):
-            return _forbidden_origin(origin)
-    elif _csrf_rejected(request):
+    # An empty Origin must not match a blank line in the allowed origins.
+    if origin is not None and (
+        not origin or (origin != _own_origin(request) and not webform.origin_allowed(origin))
+    ):
+        return _forbidden_origin(origin)
+    try:
+        posted = request.POST
+    except RequestDataTooBig:
+        return _allow_origin(_too_large(), origin)
+    if origin is None and _csrf_rejected(request):
         return _json_error(
             "CSRF check failed: send the csrfmiddlewaretoken of the form page.", status=403
         )
     if request.method == "OPTIONS":
         return _preflight(origin)
-    form = LeadWebForm(webform, request.POST, partial=True)
+    form = LeadWebForm(webform, posted, partial=True)
     form.is_valid()
     errors = form.errors_json()
     if form.session:
@@ -188,6 +203,10 @@ def _csrf_rejected(request: HttpRequest) -> bool:
     """Run Django's CSRF check on a view that is exempt from it by default."""
     middleware = CsrfViewMiddleware(lambda _request: HttpResponse())
     return middleware.process_view(request, None, (), {}) is not None
+
+
+def _too_large() -> JsonResponse:
+    return JsonResponse({"errors": {"non_field_errors": [too_large_reason()]}}, status=400)
 
 
 def _json_error(message: str, *, status: int) -> JsonResponse:

@@ -24,7 +24,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections
 
 from leadhub import lanes
 from leadhub.ops.services import ROUTING_SWEEP, heartbeat_beat, lease_release, lease_take
@@ -100,7 +99,6 @@ class Ticker:
     def tick(self) -> None:
         """Run every job that is due; a job that fails is logged and tried at its next
         time, the others run all the same."""
-        close_old_connections()  # as a request would: a broken connection is replaced
         for job in self.jobs:
             if self.clock() < job.due:
                 continue
@@ -111,7 +109,6 @@ class Ticker:
             except Exception as exc:
                 logger.exception("Ticker job %s failed", job.name)
                 job.last = {"error": f"{type(exc).__name__}: {exc}"[:300]}
-                close_old_connections()
         try:
             heartbeat_beat(name=HEARTBEAT_NAME, detail={j.name: j.last for j in self.jobs})
         except Exception:

@@ -8,11 +8,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def start(**env: str) -> subprocess.CompletedProcess:
-    """Import the settings in a fresh interpreter, as a server process would at start-up."""
-    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "LEADHUB_ENV"}}
+def start(code: str = "", **env: str) -> subprocess.CompletedProcess:
+    """Import the settings in a fresh interpreter, as a server process would at start-up
+    (then run ``code``)."""
+    own = {"DEBUG", "SECRET_KEY", "LEADHUB_ENV", "LEADHUB_API_DOCS_PUBLIC"}
+    clean = {k: v for k, v in os.environ.items() if k not in own}
     return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
         cwd=ROOT,
         env={**clean, "DJANGO_SETTINGS_MODULE": "leadhub.settings", **env},
         capture_output=True,
@@ -43,3 +45,30 @@ def test_bad_environment_values_stop_the_process_with_the_variable_named(name, v
     result = start(**{name: value})
     assert result.returncode != 0
     assert name in result.stderr
+
+
+def test_debug_off_with_the_development_key_refuses_to_start_whatever_the_environment():
+    result = start(DEBUG="0")
+    assert result.returncode != 0
+    assert "DEBUG is off but SECRET_KEY is the development key" in result.stderr
+    assert start(DEBUG="0", SECRET_KEY="k" * 50).returncode == 0
+    assert start(DEBUG="1").returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("env", "public"),
+    [
+        ({}, "True"),
+        ({"LEADHUB_ENV": "production", "SECRET_KEY": "k" * 50}, "False"),
+        (
+            {"LEADHUB_ENV": "production", "SECRET_KEY": "k" * 50, "LEADHUB_API_DOCS_PUBLIC": "1"},
+            "True",
+        ),
+        ({"LEADHUB_API_DOCS_PUBLIC": "off"}, "False"),
+    ],
+)
+def test_the_api_docs_are_public_by_default_in_development_only(env, public):
+    code = "from django.conf import settings; print(settings.LEADHUB_API_DOCS_PUBLIC)"
+    result = start(code, **env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == public

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from leadhub.web.metrics import DEFAULT_DAYS, MetricFilter, day_start
 from reps.selectors import reps_visible_to, teams_visible_to
+from routing.selectors import reassign_targets
 
 MAX_DAYS = 366
 
@@ -65,4 +66,4 @@ class ReassignForm(forms.Form):
 
     def __init__(self, *args: Any, user, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["rep"].queryset = reps_visible_to(user).filter(active=True)
+        self.fields["rep"].queryset = reassign_targets(user)

@@ -2,18 +2,18 @@
 CSV export of each table, and reassigning a lead by hand. Managers see their own team,
 RevOps everything; a rep gets a 403, another team's page a 404."""
 
-import csv
 from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from leadhub.csv_export import csv_response
 from leadhub.leads.models import OPEN_STATUSES, Lead
 from leadhub.web import dashboard_tables, metrics, rollup
 from leadhub.web.forms_dashboard import MetricFilterForm, ReassignForm
@@ -127,11 +127,6 @@ def section(request: HttpRequest, name: str) -> HttpResponse:
     return render(request, "web/dashboard/section.html", context)
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @login_required
 @require_GET
 def export(request: HttpRequest, table: str) -> HttpResponse:
@@ -165,16 +160,12 @@ def export(request: HttpRequest, table: str) -> HttpResponse:
         built = dashboard_tables.build(data)[table]
         columns, rows = built.columns, built.rows
 
-    writer = csv.writer(_Echo())
-
-    def lines() -> Iterator[str]:
-        yield writer.writerow([c.label for c in columns])
+    def lines() -> Iterator[list[Any]]:
+        yield [c.label for c in columns]
         for row in rows:
-            yield writer.writerow([_csv_value(row.get(c.key)) for c in columns])
+            yield [row.get(c.key) for c in columns]
 
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="leadhub-{table}.csv"'
-    return response
+    return csv_response(lines(), filename=f"leadhub-{table}.csv")
 
 
 def _partial_data(
@@ -198,14 +189,6 @@ def _partial_data(
     else:
         empty[needed] = METRICS[needed](f, user)
     return empty
-
-
-def _csv_value(value: Any) -> Any:
-    if value is None:
-        return ""
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
 
 
 @login_required

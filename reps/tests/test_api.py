@@ -251,6 +251,15 @@ def test_bad_rep_settings_are_a_400_and_change_nothing(world, body, field):
     assert (rep.languages, rep.ramp_share, rep.working_hours.count()) == ([], 0.5, 0)
 
 
+def test_revops_set_a_managers_own_ceiling_of_escalated_leads(world):
+    manager = world["manager"]
+    url = f"/api/reps/{manager.pk}/"
+    response = client_as(world, "revops").patch(url, {"max_escalated": 3}, format="json")
+    assert response.status_code == 200 and response.json()["max_escalated"] == 3
+    manager.refresh_from_db()
+    assert manager.max_escalated == 3
+
+
 def test_revops_update_caps_and_presence_stays_read_only(world):
     rep = world["rep"]
 
@@ -335,3 +344,17 @@ def test_reps_are_filtered_by_presence(world):
     response = client_as(world, "manager").get("/api/reps/", {"presence": "offline"})
 
     assert [r["username"] for r in response.json()["results"]] == ["teammate"]
+
+
+@pytest.mark.parametrize("value", ["0900", "9:00", "09:00+01:00", "T09:00", "24:00", "09:00:00.5"])
+def test_working_hours_other_than_hh_mm_or_hh_mm_ss_are_a_400(world, value):
+    rep = world["rep"]
+    hours = [{"weekday": 1, "start": value, "end": "17:00"}]
+
+    response = client_as(world, "revops").patch(
+        f"/api/reps/{rep.pk}/", {"working_hours": hours}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["working_hours"]
+    assert not rep.working_hours.exists()

@@ -58,6 +58,7 @@ def test_snapshot_holds_every_setting_schedule_and_count_of_the_rep():
         max_open=10,
         max_per_day=None,
         max_per_week=20,
+        max_escalated=4,
         holiday_calendar=calendar,
     )
     rep.skills.set([SkillFactory(name="enterprise"), SkillFactory(name="fintech")])
@@ -93,6 +94,7 @@ def test_snapshot_holds_every_setting_schedule_and_count_of_the_rep():
             open_count=3,
             day_count=1,
             week_count=1,
+            max_escalated=4,
         )
     }
 
@@ -118,13 +120,19 @@ def test_day_and_week_counts_follow_each_reps_own_time_zone():
     }
 
 
-def test_a_rep_without_settings_gets_the_snapshot_defaults():
+def test_a_rep_without_settings_gets_the_snapshot_defaults(settings):
+    settings.LEADHUB_MANAGER_MAX_ESCALATED = 7
     rep = RepFactory(user__first_name="", user__last_name="", user__username="solo")
 
     snapshot = rep_snapshots(now=NOW)[rep.pk]
 
     assert snapshot == RepSnapshot(
-        id=rep.pk, name="solo", team_id=rep.team_id, timezone="America/New_York", ramp_share=0.5
+        id=rep.pk,
+        name="solo",
+        team_id=rep.team_id,
+        timezone="America/New_York",
+        ramp_share=0.5,
+        max_escalated=7,  # the setting: escalations to a manager are bounded by default
     )
 
 

@@ -17,8 +17,9 @@ ineligible rep, no account or no owner), the rule's fallback takes over, once:
   tried again (no loops), and a fallback pool with nobody eligible sends the lead to triage;
 - ``manager``: the manager (``World.managers``) of the team of the pool that was tried, or
   of the named rep / account owner who could not take it. A manager takes the lead unless
-  inactive, offline, on time off or on a holiday: working hours and caps do not hold back
-  an escalation. No team, no manager, or an unavailable one: triage;
+  inactive, offline, on time off, on a holiday, or at their ceiling of open escalated leads
+  (``RepSnapshot.max_escalated``): working hours and routine caps do not hold back an
+  escalation. No team, no manager, or an unavailable one: triage;
 - ``triage``: the triage queue.
 
 No rule matching also means triage. Every path ends in a decision; no lead is dropped.
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from reps.availability import LeadNeeds, Reason, rep_eligibility
+from reps.availability import ESCALATION, LeadNeeds, Reason, rep_eligibility
 from routing.engine.conditions import Facts, Interner, Node, RuleError, parse_condition, zone
 from routing.engine.inputs import (
     ActionKind,
@@ -49,8 +50,11 @@ from routing.engine.methods import EXCLUDED_REP, METHODS, UNKNOWN_REP, Candidate
 ASSIGNED, NURTURE, TRIAGE, QUEUED = "assigned", "nurture", "triage", "queued"
 # decide_in_pool found nobody: the caller decides what happens next (no decision stored).
 NOBODY = "nobody"
-# An escalation to a manager ignores working hours and caps, not absence.
-MANAGER_BLOCKERS = frozenset({Reason.INACTIVE, Reason.OFFLINE, Reason.TIME_OFF, Reason.HOLIDAY})
+# An escalation to a manager ignores working hours and routine caps, not absence nor the
+# ceiling of escalated leads.
+MANAGER_BLOCKERS = frozenset(
+    {Reason.INACTIVE, Reason.OFFLINE, Reason.TIME_OFF, Reason.HOLIDAY, Reason.CAP_ESCALATED}
+)
 
 REASON_WORDS = {
     Reason.INACTIVE: "switched off",
@@ -65,6 +69,7 @@ REASON_WORDS = {
     Reason.MISSING_SKILL: "lacks a required skill",
     Reason.LANGUAGE: "does not speak the lead's language",
     Reason.TIER: "below the tier this lead needs",
+    Reason.CAP_ESCALATED: "at the ceiling of open escalated leads",
     UNKNOWN_REP: "not a known rep",
     EXCLUDED_REP: "declined or held this lead before",
     "zero_weight": "has weight 0 in this pool",
@@ -284,7 +289,7 @@ class _Run:
             self.candidates.append(Candidate(rep_id or 0, f"#{rep_id}", False, (UNKNOWN_REP,), {}))
             return f"the {role} (#{rep_id}) is not a known rep"
         self.team_id = rep.team_id
-        needs = LeadNeeds(check_hours=False, allow_away=True) if blockers else LeadNeeds()
+        needs = ESCALATION if blockers else LeadNeeds()
         reasons = tuple(rep_eligibility(rep, needs, self.now))
         if blockers:
             reasons = tuple(r for r in reasons if r in blockers)

@@ -53,6 +53,7 @@ REP_OPTIONAL = {
     "max_open",
     "max_per_day",
     "max_per_week",
+    "max_escalated",
 }
 REP_MODEL_FIELDS = (
     "role",
@@ -64,6 +65,7 @@ REP_MODEL_FIELDS = (
     "max_open",
     "max_per_day",
     "max_per_week",
+    "max_escalated",
 )
 
 

@@ -52,6 +52,7 @@ def _export_reps(now: datetime) -> list[dict[str, Any]]:
                 "max_open": rep.max_open,
                 "max_per_day": rep.max_per_day,
                 "max_per_week": rep.max_per_week,
+                "max_escalated": rep.max_escalated,
             }
         )
     return out

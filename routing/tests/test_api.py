@@ -156,6 +156,30 @@ def test_a_refused_reassignment_is_a_400_saying_why(world):
     assert response.json() == {"non_field_errors": [message]}
 
 
+def test_a_manager_cannot_reassign_their_lead_to_another_teams_rep_a_400_on_rep(world):
+    lead = routed_lead(world)
+    body = {"rep": world["b_rep"].pk, "reason": "Their region"}
+    response = client_as(world, "manager").post(
+        f"/api/leads/{lead.pk}/reassign/", body, format="json"
+    )
+    assert response.status_code == 400
+    assert list(response.json()) == ["rep"]
+    assert "your own team" in response.json()["rep"][0]
+    lead.refresh_from_db()
+    assert lead.owner_id == world["rep"].pk
+
+
+def test_revops_reassign_across_teams(world):
+    lead = routed_lead(world)
+    body = {"rep": world["b_rep"].pk, "reason": "Their region"}
+    response = client_as(world, "revops").post(
+        f"/api/leads/{lead.pk}/reassign/", body, format="json"
+    )
+    assert response.status_code == 200
+    lead.refresh_from_db()
+    assert lead.owner_id == world["b_rep"].pk
+
+
 # --- Set-up ---------------------------------------------------------------------------
 
 CONFIG_READ = [

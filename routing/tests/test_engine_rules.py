@@ -3,6 +3,7 @@
 Pure: no database, no request (plain dataclasses in, a decision out)."""
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -402,6 +403,20 @@ def test_manager_fallback_after_a_named_rep_uses_that_reps_team():
         {}, ruleset(rule(1, action=("rep", 3), fallback=("manager", None))), WORLD, NOW
     )
     assert decision.rep_id == 9
+
+
+def test_manager_fallback_ignores_routine_caps_but_not_the_ceiling_of_escalated_leads():
+    rules = ruleset(rule(1, action=("pool", 12), fallback=("manager", None)))
+    busy = rep(9, "Mia (manager)", max_open=1, open_count=40, max_escalated=3, escalated_count=2)
+    below = decide({}, rules, replace(WORLD, reps={**REPS, 9: busy}), NOW)
+    assert (below.outcome, below.rep_id, below.method) == ("assigned", 9, "manager")
+    full = replace(busy, escalated_count=3)
+    at_ceiling = decide({}, rules, replace(WORLD, reps={**REPS, 9: full}), NOW)
+    assert (at_ceiling.outcome, at_ceiling.rep_id) == ("triage", None)
+    assert (
+        "Mia (manager) (team manager) cannot take it: at the ceiling of open escalated leads."
+        in at_ceiling.explanation
+    )
 
 
 def test_offline_or_missing_manager_sends_the_lead_to_triage():

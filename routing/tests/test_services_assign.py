@@ -168,3 +168,76 @@ def test_the_backfill_stamps_the_first_automatic_decisions_rule(pool):
     lead.refresh_from_db()
     untouched.refresh_from_db()
     assert (lead.routed_rule, untouched.routed_rule) == ("First", None)
+
+
+# --- Escalations to a manager: a ceiling of their own ---------------------------------
+
+
+@pytest.fixture
+def capped_team():
+    """A pool whose only member is at their cap, a rule falling back to the manager, and
+    a manager with a routine cap of 1 and a ceiling of 2 escalated leads."""
+    team = TeamFactory(name="AMER")
+    pool = PoolFactory(name="AMER pool", team=team, settings={"check_hours": False})
+    PoolMemberFactory(pool=pool, rep=RepFactory(team=team, max_open=0), position=0)
+    manager = RepFactory(team=team, role="manager", max_open=1, max_escalated=2)
+    publish(
+        {
+            "name": "All",
+            "condition": {},
+            "action": "pool",
+            "action_pool": pool,
+            "fallback": "manager",
+        }
+    )
+    return manager
+
+
+def ceiling_notices(manager) -> int:
+    from sla.models import Notification
+
+    return Notification.objects.filter(
+        rep=manager, event="manager.escalation_ceiling", channel="in_app"
+    ).count()
+
+
+def test_escalations_past_the_managers_ceiling_go_to_triage_and_the_manager_is_told_once(
+    capped_team,
+):
+    manager = capped_team
+    leads = [LeadFactory() for _ in range(5)]
+    outcomes = [(d.outcome, d.rep_id) for d in (lead_route(lead_id=x.pk) for x in leads)]
+    assert outcomes == [("assigned", manager.pk)] * 2 + [("triage", None)] * 3
+    assert ceiling_notices(manager) == 1
+    # A closed escalated lead frees a place under the ceiling.
+    lead_transition(lead_id=leads[0].pk, status="junk")
+    assert lead_route(lead_id=LeadFactory().pk).rep_id == manager.pk
+    assert ceiling_notices(manager) == 2
+
+
+def test_the_setting_is_the_ceiling_of_a_manager_without_one_of_their_own(capped_team, settings):
+    settings.LEADHUB_MANAGER_MAX_ESCALATED = 1
+    manager = capped_team
+    manager.max_escalated = None
+    manager.save(update_fields=["max_escalated"])
+    first, second = (lead_route(lead_id=LeadFactory().pk) for _ in range(2))
+    assert (first.rep_id, second.outcome) == (manager.pk, "triage")
+
+
+def test_an_sla_escalation_past_the_managers_ceiling_goes_to_triage(capped_team):
+    from routing.services import lead_escalate
+
+    manager = capped_team
+    manager.max_escalated = 1
+    manager.save(update_fields=["max_escalated"])
+    team = manager.team
+    pool = PoolFactory(name="AMER open", team=team, settings={"check_hours": False})
+    PoolMemberFactory(pool=pool, rep=RepFactory(team=team), position=0)
+    publish({"name": "Open", "condition": {}, "action": "pool", "action_pool": pool})
+    first, second = (lead_route(lead_id=LeadFactory().pk).lead_id for _ in range(2))
+    assert lead_escalate(lead_id=first, reason="SLA").rep_id == manager.pk
+    assert ceiling_notices(manager) == 1
+    to_triage = lead_escalate(lead_id=second, reason="SLA")
+    assert (to_triage.outcome, to_triage.rep_id) == ("triage", None)
+    assert "holds 1 open escalated leads, their ceiling" in to_triage.payload["explanation"][0]
+    assert ceiling_notices(manager) == 1

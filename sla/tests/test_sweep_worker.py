@@ -88,7 +88,8 @@ def policy_and_pools() -> None:
     an accept clock of 5 minutes, a reminder 2 minutes before, then reassign → escalate →
     triage."""
     team = TeamFactory(name="Sweep")
-    RepFactory(team=team, role=Rep.Role.MANAGER, user__email="")
+    # Room for every escalation: past their ceiling a manager's go to triage.
+    RepFactory(team=team, role=Rep.Role.MANAGER, user__email="", max_escalated=LEADS)
     anytime = {"check_hours": False}
     big = PoolFactory(name="Big", team=team, settings=anytime)
     for position in range(4):

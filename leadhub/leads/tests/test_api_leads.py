@@ -110,6 +110,34 @@ def test_list_filters_by_status_source_country_score_and_captured_range(revops_a
     assert body["count"] == 3 and [r["score"] for r in body["results"]] == [70, 10, -5]
 
 
+@pytest.mark.parametrize("name", ["captured_after", "captured_before"])
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("2026-01-01T00:00:00+19:00", "+19:00 is not a UTC offset"),
+        ("2026-01-01T00:00:00-16:30", "-16:30 is not a UTC offset"),
+        ("0001-01-01T00:00:00+14:00", "out of range"),
+    ],
+)
+def test_a_datetime_filter_with_an_impossible_utc_offset_is_a_400_naming_it(
+    api, name, value, reason
+):
+    rep = RepFactory()
+    LeadFactory(owner=rep)
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=rep.user).key}")
+    response = api.get("/api/leads/", {name: value})
+    assert response.status_code == 400
+    assert list(response.json()) == [name]
+    assert reason in response.json()[name][0]
+
+
+def test_a_datetime_filter_reads_any_real_offset(revops_api):
+    LeadFactory(captured_at="2026-01-01T12:00:00Z")
+    after = revops_api.get("/api/leads/", {"captured_after": "2026-01-02T01:59:00+14:00"})
+    before = revops_api.get("/api/leads/", {"captured_before": "2026-01-01T00:00:00-12:00"})
+    assert (after.json()["count"], before.json()["count"]) == (1, 0)
+
+
 def test_detail_has_the_event_timeline(revops_api):
     lead_id = revops_api.post("/api/leads/", LEAD, format="json").json()["id"]
     lead_transition(lead_id=lead_id, status="junk", actor=revops_api.user, reason="spam")

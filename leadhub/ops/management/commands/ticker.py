@@ -6,6 +6,7 @@ import threading
 from typing import Any
 
 from django.core.management.base import BaseCommand
+from django.db import close_old_connections
 
 from leadhub.ops.ticker import Ticker
 
@@ -34,4 +35,7 @@ class Command(BaseCommand):
             if once:
                 break
             stop.wait(ticker.seconds_to_next())
+            # As between two requests: a connection that broke (a job's error, a database
+            # restart) or outlived CONN_MAX_AGE is replaced before the next tick.
+            close_old_connections()
         self.stdout.write("Ticker stopped.")
