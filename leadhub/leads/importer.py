@@ -4,7 +4,10 @@ pipeline as the API, in chunks, with a per-row error report.
 The file is never held in memory: rows are read one at a time and stored ``CHUNK_SIZE`` at
 a time, each chunk in its own transaction with a fixed number of queries (one dedupe
 lookup, one ``pipeline_context``, bulk inserts). A bad row is reported by its spreadsheet
-row number (the header is row 1) and skipped; the good rows are kept.
+row number (the header is row 1) and skipped; the good rows are kept, whatever went wrong
+in the bad one: a cell the cleaning refuses or cannot read, a broken quote, too many
+cells, or a value the database refuses (the chunk is then redone one row at a time, each
+in a savepoint, so that only that row is lost and the transaction stays usable).
 
 Dedupe follows ``services.lead_capture`` row for row: a row whose email (any case) or
 phone belongs to an open lead, or to an earlier row of the same file, creates no lead but
@@ -15,13 +18,14 @@ import codecs
 import csv
 import io
 import itertools
+import logging
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import IO, Any, NamedTuple
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -32,6 +36,8 @@ from leadhub.leads.normalize import normalize_signal
 from leadhub.leads.pipeline import pipeline_context, prepare
 from leadhub.leads.services import _fill_blanks, lead_capture
 from leadhub.leads.signals import announce_captured
+
+logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 500
 # The report keeps this many (row, field, reason) entries; further ones are only counted.
@@ -130,6 +136,8 @@ class RowError(NamedTuple):
 
 @dataclass
 class ImportReport:
+    # Data rows read (blank rows not counted): imported + duplicates + failed.
+    rows: int = 0
     imported: int = 0
     duplicates: int = 0
     failed: int = 0
@@ -174,6 +182,30 @@ class _Columns:
     # lead field → header as written, to name the column in errors
     headers: dict[str, str]
     width: int
+    # headers of the columns stored under custom
+    custom: frozenset[str] = frozenset()
+
+
+# Encodings come from the standard library's codecs. A byte-order mark is read as what it
+# says (it is unambiguous, and Excel writes one for "CSV UTF-8" and "Unicode Text"); any
+# other encoding than UTF-8 must be named. A statistical detector (charset-normalizer,
+# chardet) was considered and left out: on a short file of names it cannot tell cp1252,
+# Latin-1 and Mac Roman apart, and a wrong guess would store every accented name garbled
+# without a word, where a refusal that names the line costs the user one choice in a form.
+_BOMS = (
+    # UTF-32's marks first: UTF-32-LE's begins with UTF-16-LE's.
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# What people upload instead of a CSV file, by the bytes it starts with.
+_NOT_CSV = (
+    (b"PK\x03\x04", "an Excel workbook (.xlsx) or another zip archive"),
+    (bytes.fromhex("d0cf11e0a1b11ae1"), "an old Excel workbook (.xls)"),
+)
+_SAVE_AS = "In Excel use Save As, 'CSV UTF-8 (Comma delimited)', and import that file."
 
 
 def open_csv(binary: IO[bytes], *, encoding: str = "utf-8") -> IO[str]:
@@ -181,7 +213,9 @@ def open_csv(binary: IO[bytes], *, encoding: str = "utf-8") -> IO[str]:
 
     A seekable file is decoded once in blocks before the import starts, so a wrongly
     encoded file is refused whole instead of failing half-way with some chunks stored.
-    A UTF-8 byte-order mark (Excel's "CSV UTF-8") is dropped.
+    A byte-order mark (UTF-8, UTF-16 or UTF-32) decides the encoding, whatever was named,
+    and is dropped. A spreadsheet workbook, or a file full of NUL bytes (UTF-16 without
+    a byte-order mark, or not text at all), is refused with a hint.
     """
     try:
         codec = codecs.lookup(encoding)
@@ -189,37 +223,54 @@ def open_csv(binary: IO[bytes], *, encoding: str = "utf-8") -> IO[str]:
         raise ImportFileError(f"Unknown encoding {encoding!r}.") from None
     name = "utf-8-sig" if codec.name in ("utf-8", "utf-8-sig") else codec.name
     if binary.seekable():
+        name = _sniff(binary.read(4096), name)
+        binary.seek(0)
         _check_decodes(binary, name)
         binary.seek(0)
     return io.TextIOWrapper(binary, encoding=name, newline="")
 
 
+def _sniff(start: bytes, encoding: str) -> str:
+    """The encoding to read a file starting with ``start`` in, or ImportFileError."""
+    for bom, bom_encoding in _BOMS:
+        if start.startswith(bom):
+            return bom_encoding
+    for magic, what in _NOT_CSV:
+        if start.startswith(magic):
+            raise ImportFileError(f"The file is {what}, not CSV text. {_SAVE_AS}")
+    wide = encoding.startswith(("utf-16", "utf-32"))
+    if not wide and start.count(0) > len(start) // 4:
+        raise ImportFileError(
+            "The file is full of NUL bytes, so it is not CSV text: it is UTF-16 without a "
+            f"byte-order mark, or not a text file at all. {_SAVE_AS}"
+        )
+    return encoding
+
+
 def _check_decodes(binary: IO[bytes], encoding: str) -> None:
     decoder = codecs.getincrementaldecoder(encoding)()
     offset = 0
+    line = 1
     while block := binary.read(1 << 16):
         try:
             decoder.decode(block)
         except UnicodeDecodeError as exc:
-            raise ImportFileError(_decode_message(encoding, offset + exc.start, block)) from None
+            line += block.count(b"\n", 0, exc.start)
+            raise ImportFileError(_decode_message(encoding, offset + exc.start, line)) from None
         offset += len(block)
+        line += block.count(b"\n")
     try:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        raise ImportFileError(_decode_message(encoding, offset, b"")) from None
+        raise ImportFileError(_decode_message(encoding, offset, line)) from None
 
 
-def _decode_message(encoding: str, offset: int, block: bytes) -> str:
-    if block.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and offset < 2:
-        return (
-            "The file is UTF-16 text (Excel's 'Unicode Text'). Save it as 'CSV UTF-8 "
-            "(Comma delimited)' and import that."
-        )
+def _decode_message(encoding: str, offset: int, line: int) -> str:
     label = "UTF-8" if encoding == "utf-8-sig" else encoding
     return (
-        f"The file is not {label} text (undecodable byte at offset {offset:,}). Save it "
-        "as 'CSV UTF-8', or name its encoding (e.g. cp1252 for Excel's plain 'CSV' on "
-        "Windows)."
+        f"The file is not {label} text (a byte it cannot read on line {line:,}, at offset "
+        f"{offset:,}). Save it as 'CSV UTF-8', or name its encoding (e.g. cp1252 for "
+        "Excel's plain 'CSV' on Windows, latin-1 for ISO-8859-1)."
     )
 
 
@@ -244,7 +295,7 @@ def lead_import_csv(
         raise ImportFileError("The source is longer than 100 characters.")
     lines = iter(file)
     try:
-        header, header_number, reader = _header(lines)
+        header, header_number, delimiter = _header(lines)
     except UnicodeDecodeError as exc:
         raise ImportFileError(
             f"The file's header cannot be decoded as text: {exc.reason}."
@@ -256,30 +307,40 @@ def lead_import_csv(
             f"{', '.join(h.strip() for h in header if h.strip())}. "
             "See docs/import.md for the header names that are recognised."
         )
-    rows = _rows(reader, columns, header_number, report)
+    rows = _rows(lines, delimiter, columns, header_number, report)
     with transaction.atomic() if dry_run else nullcontext():
-        read_any = False
         while chunk := list(itertools.islice(rows, chunk_size)):
-            read_any = True
             _import_chunk(chunk, columns, default_source=default_source, actor=actor, report=report)
-        if not read_any and not report.failed:
+        if not report.rows:
             report.warnings.append("The file has a header but no data rows.")
         if dry_run:
             transaction.set_rollback(True)
     return report
 
 
-def _header(lines: Iterator[str]) -> tuple[list[str], int, Iterator[list[str]]]:
-    """The header cells, its row number, and a reader positioned on the first data row.
-    The delimiter is the header's most frequent of , ; and tab (European Excel writes ;)."""
+def _header(lines: Iterator[str]) -> tuple[list[str], int, str]:
+    """The header cells, its row number and the delimiter; ``lines`` is left on the first
+    data row. The delimiter is the header's most frequent of , ; and tab (European Excel
+    writes ;)."""
     for number, line in enumerate(lines, start=1):
         if line.strip():
             delimiter = max((",", ";", "\t"), key=line.count)
             if not line.count(delimiter):
                 delimiter = ","
-            reader = csv.reader(itertools.chain([line], lines), delimiter=delimiter)
-            header = next(reader)
-            return header, number, reader
+            # csv.reader takes one line at a time, so ``lines`` is not read past the header.
+            reader = csv.reader(itertools.chain([line], lines), delimiter=delimiter, strict=True)
+            try:
+                header = next(reader)
+            except csv.Error as exc:
+                raise ImportFileError(
+                    f"The header row cannot be read ({exc}): is a quote in it not closed?"
+                ) from None
+            if any("\x00" in cell for cell in header):
+                raise ImportFileError(
+                    "The header row has NUL characters in it: is the file really CSV text? "
+                    + _SAVE_AS
+                )
+            return header, number, delimiter
     raise ImportFileError("The file is empty: it needs a header row and one row per lead.")
 
 
@@ -327,26 +388,63 @@ def _map_columns(header: list[str], report: ImportReport) -> _Columns:
         )
     if unnamed:
         report.warnings.append(f"Columns without a header are ignored: {', '.join(unnamed)}.")
-    return _Columns(keys=keys, headers=headers, width=len(header))
+    return _Columns(keys=keys, headers=headers, width=len(header), custom=frozenset(unknown))
+
+
+class _RecordLines:
+    """The file's lines for csv.reader, keeping those of the row being read: when a quote
+    that is never closed has swallowed the lines after it, they are read again as rows."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self.lines = lines
+        self.record: list[str] = []
+        self.ended = False
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        try:
+            line = next(self.lines)
+        except StopIteration:
+            self.ended = True
+            raise
+        self.record.append(line)
+        return line
 
 
 def _rows(
-    reader: Iterator[list[str]], columns: _Columns, header_number: int, report: ImportReport
+    lines: Iterator[str],
+    delimiter: str,
+    columns: _Columns,
+    header_number: int,
+    report: ImportReport,
 ) -> Iterator[_Row]:
     """Data rows as {key: stripped non-blank cell}, numbered as a spreadsheet shows them.
-    Blank rows are skipped; a row with more cells than the header is reported."""
+    Blank rows are skipped; a row that cannot be read (a quote not closed, a character
+    after a closing quote) or that has more cells than the header is reported and counted
+    in ``report.rows`` like every other data row."""
+    source = _RecordLines(lines)
+    # strict: a broken quote is an error to report, not a cell that runs on silently.
+    reader = csv.reader(source, delimiter=delimiter, strict=True)
     number = header_number
     while True:
         number += 1
+        source.record = []
         try:
             cells = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            report.add_failure(number, [("", f"Cannot read this row: {exc}.")])
+            report.rows += 1
+            report.add_failure(number, [("", _unreadable(exc, source))])
+            if swallowed := source.record[1:]:
+                source = _RecordLines(itertools.chain(swallowed, source.lines))
+                reader = csv.reader(source, delimiter=delimiter, strict=True)
             continue
         except UnicodeDecodeError as exc:
             # Only a stream open_csv could not check ahead (not seekable) gets here.
+            report.rows += 1
             report.add_failure(
                 number,
                 [
@@ -361,6 +459,9 @@ def _rows(
             return
         if not any(c.strip() for c in cells):
             continue
+        report.rows += 1
+        # A short row is taken as cells left off at the end (many programs write rows so):
+        # the missing ones are blank. A long row cannot be matched to the columns.
         if len(cells) > columns.width and any(c.strip() for c in cells[columns.width :]):
             report.add_failure(
                 number,
@@ -380,22 +481,26 @@ def _rows(
         yield _Row(number, raw)
 
 
+def _unreadable(exc: csv.Error, source: _RecordLines) -> str:
+    if source.ended:
+        reason = "A quote opens a cell in this row and is never closed."
+    else:
+        reason = f"Cannot read this row: {exc}."
+    if len(source.record) > 1:
+        reason += (
+            f" The {len(source.record) - 1:,} lines after its first were read again as rows "
+            "of their own."
+        )
+    return reason
+
+
 def _import_chunk(
     chunk: list[_Row], columns: _Columns, *, default_source: str, actor, report: ImportReport
 ) -> None:
     valid = []
     for row in chunk:
-        try:
-            row.data = clean_lead_data(row.raw, unknown="custom")
-        except LeadDataError as exc:
-            report.add_failure(
-                row.number,
-                [
-                    (columns.headers.get(name, name), reason)
-                    for name, reasons in exc.errors.items()
-                    for reason in reasons
-                ],
-            )
+        if problems := _clean(row, columns):
+            report.add_failure(row.number, problems)
             continue
         if default_source and not row.data.get("source"):
             row.data["source"] = default_source
@@ -405,14 +510,53 @@ def _import_chunk(
     try:
         with transaction.atomic():
             created, duplicates = _store(valid, actor=actor)
-    except IntegrityError:
-        # Another intake stored one of these people between our lookup and our insert.
-        # The chunk was rolled back; redo it one row at a time, as the API would.
+    except Exception as exc:
+        # IntegrityError: another intake stored one of these people between our lookup and
+        # our insert. Anything else: a row the checks above let through and the database
+        # (or its driver) refused. The chunk was rolled back; redo it one row at a time,
+        # as the API would, so that only the row to blame is lost.
+        if not isinstance(exc, IntegrityError):
+            logger.warning("Import chunk refused, redone row by row: %r", exc)
         created, duplicates = _store_one_by_one(
             valid, default_source=default_source, actor=actor, report=report
         )
     report.imported += created
     report.duplicates += duplicates
+
+
+def _clean(row: _Row, columns: _Columns) -> list[tuple[str, str]]:
+    """Fill ``row.data`` from its cells; the row's problems as (column, reason)."""
+    try:
+        row.data = clean_lead_data(row.raw, unknown="custom")
+    except LeadDataError as exc:
+        problems = []
+        for name, reasons in exc.errors.items():
+            column = columns.headers.get(name, name)
+            if name == "custom":
+                # custom also holds the columns the importer does not know: name the one
+                # to blame when a single one is.
+                custom = [key for key in row.raw if key == "custom" or key in columns.custom]
+                column = _column_to_blame(row.raw, custom, columns) or column
+            problems += [(column, reason) for reason in reasons]
+        return problems
+    except Exception as exc:
+        # A cell the cleaning did not expect is this row's problem, not the file's. Logged:
+        # the cleaning should have said what is wrong with it.
+        logger.exception("Import row %s: the cleaning raised", row.number)
+        column = _column_to_blame(row.raw, list(row.raw), columns)
+        return [(column, f"Cannot read this value ({exc!r:.80}).")]
+    return []
+
+
+def _column_to_blame(raw: dict[str, str], keys: list[str], columns: _Columns) -> str:
+    """The header of the first of ``keys`` whose cell alone fails the cleaning; "" if none
+    does by itself (then the row as a whole is to blame)."""
+    for key in keys:
+        try:
+            clean_lead_data({key: raw[key]}, partial=True, unknown="custom")
+        except Exception:
+            return columns.headers.get(key, key)
+    return ""
 
 
 def _store(rows: list[_Row], *, actor) -> tuple[int, int]:
@@ -518,18 +662,29 @@ def _store_one_by_one(
     created = duplicates = 0
     for row in rows:
         try:
-            result = lead_capture(
-                data=row.raw,
-                channel=CHANNEL,
-                actor=actor,
-                default_source=default_source,
-                unknown="custom",
-            )
+            # A savepoint per row (a transaction outside one): whatever the database
+            # refuses, PostgreSQL's transaction stays usable for the rows after it.
+            with transaction.atomic():
+                result = lead_capture(
+                    data=row.raw,
+                    channel=CHANNEL,
+                    actor=actor,
+                    default_source=default_source,
+                    unknown="custom",
+                )
         except IntegrityError:
             report.add_failure(
                 row.number,
                 [("", "Clashed with a submission stored at the same moment; import it again.")],
             )
+            continue
+        except DatabaseError as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            report.add_failure(row.number, [("", f"The database refused this row: {reason}")])
+            continue
+        except Exception as exc:
+            logger.exception("Import row %s could not be stored", row.number)
+            report.add_failure(row.number, [("", f"Cannot store this row ({exc!r:.80}).")])
             continue
         if result.created:
             created += 1
