@@ -105,6 +105,20 @@ TEMPLATES = [
 # the write lock at BEGIN (so two writers queue instead of failing mid-transaction with
 # "database is locked"), and the timeout is how long a writer waits for that lock.
 CONN_MAX_AGE = env_int("CONN_MAX_AGE", 600)
+
+
+def _sqlite_options() -> dict[str, object]:
+    """The OPTIONS every SQLite database gets, whether named by SQLITE_PATH or by a
+    sqlite:// DATABASE_URL: without them web and worker together fail with "database is
+    locked"."""
+    return {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": env_int("SQLITE_BUSY_TIMEOUT", 30),
+        # No busy_timeout pragma here: it would override "timeout" above.
+        "init_command": "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL",
+    }
+
+
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
     DATABASES = {
@@ -118,13 +132,13 @@ else:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": env_str("SQLITE_PATH", str(BASE_DIR / "var" / "leadhub.sqlite3")),
             "CONN_MAX_AGE": CONN_MAX_AGE,
-            "OPTIONS": {
-                "transaction_mode": "IMMEDIATE",
-                "timeout": env_int("SQLITE_BUSY_TIMEOUT", 30),
-                # No busy_timeout pragma here: it would override "timeout" above.
-                "init_command": "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL",
-            },
         }
+    }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Options given in the URL's query string win over the defaults.
+    DATABASES["default"]["OPTIONS"] = {
+        **_sqlite_options(),
+        **DATABASES["default"].get("OPTIONS", {}),
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

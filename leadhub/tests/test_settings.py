@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -72,3 +73,20 @@ def test_the_api_docs_are_public_by_default_in_development_only(env, public):
     result = start(code, **env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == public
+
+
+def test_sqlite_gets_the_same_options_whether_named_by_path_or_by_database_url(tmp_path):
+    code = (
+        "import json; from django.conf import settings; "
+        "print(json.dumps(settings.DATABASES['default']['OPTIONS'], sort_keys=True))"
+    )
+    db = tmp_path / "leadhub.sqlite3"
+    by_path = start(code, DATABASE_URL="", SQLITE_PATH=str(db), SQLITE_BUSY_TIMEOUT="7")
+    by_url = start(code, DATABASE_URL=f"sqlite:///{db}", SQLITE_BUSY_TIMEOUT="7")
+    assert by_path.returncode == 0, by_path.stderr
+    assert by_url.returncode == 0, by_url.stderr
+    assert by_url.stdout == by_path.stdout
+    options = json.loads(by_url.stdout)
+    assert options["transaction_mode"] == "IMMEDIATE"
+    assert options["timeout"] == 7
+    assert "journal_mode=WAL" in options["init_command"]
