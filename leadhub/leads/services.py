@@ -100,8 +100,24 @@ def _resubmit(
             if contact == "email":
                 fill.pop("email_domain", None)
     filled = _fill_blanks(lead, fill)
+    rescored: dict[str, Any] = {}
     if filled:
-        lead.save(update_fields=[*filled, "updated_at"])
+        # A filled field may match a scoring rule: score as capture does, on the whole lead.
+        snapshot = {
+            f.name: getattr(lead, f.name) for f in Lead._meta.concrete_fields if not f.is_relation
+        }
+        prepared = prepare({}, pipeline_context([snapshot]), base=snapshot)
+        changes = {
+            name: [str(getattr(lead, name)), str(prepared.fields[name])]
+            for name in ("score", "score_band")
+            if getattr(lead, name) != prepared.fields[name]
+        }
+        for name in changes:
+            setattr(lead, name, prepared.fields[name])
+        lead.save(update_fields=[*filled, *changes, "updated_at"])
+        rescored = {"score": prepared.event["score"]}
+        if changes:
+            rescored["changes"] = changes
     LeadEvent.objects.create(
         lead=lead,
         kind=LeadEvent.Kind.RESUBMITTED,
@@ -110,6 +126,7 @@ def _resubmit(
             "channel": channel,
             "filled": filled,
             "source": data.get("source", ""),
+            **rescored,
             **(extra or {}),
         },
     )
