@@ -12,6 +12,8 @@ from typing import Any, Protocol
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from leadhub.leads.normalize import registrable_domain
+
 ENRICHABLE_FIELDS = (
     "company",
     "website",
@@ -58,13 +60,19 @@ def providers() -> list[EnrichmentProvider]:
 
 
 def enrichment_for(domains: Collection[str]) -> dict[str, tuple[str, dict[str, Any]]]:
-    """Per domain: (provider name, facts) from the first provider that knows it."""
+    """Per domain: (provider name, facts) from the first provider that knows it or, failing
+    that, its registrable domain (eu.acme.com → acme.com); unknown domains omitted."""
+    lookups = {d: (d, registrable_domain(d)) for d in domains}
     found: dict[str, tuple[str, dict[str, Any]]] = {}
-    remaining = set(domains)
+    remaining = {name for pair in lookups.values() for name in pair}
     for provider in providers():
         if not remaining:
             break
         for domain, facts in provider.lookup_many(remaining).items():
             found[domain] = (provider.name, facts)
             remaining.discard(domain)
-    return found
+    return {
+        domain: found[exact] if exact in found else found[parent]
+        for domain, (exact, parent) in lookups.items()
+        if exact in found or parent in found
+    }

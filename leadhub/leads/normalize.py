@@ -9,6 +9,7 @@ from functools import lru_cache
 
 import phonenumbers
 import pycountry
+import tldextract
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
@@ -154,6 +155,27 @@ def domain_of(url_or_host: str) -> str:
     host = host.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
     host = host.rsplit("@", 1)[-1].split(":", 1)[0].strip(".")
     return host.removeprefix("www.")
+
+
+# Where a company's registrable name ends (example.co.uk, not co.uk; cobalthealth.com): the
+# Public Suffix List as tldextract bundles it. suffix_list_urls=() and no cache directory:
+# it never goes online and writes nothing.
+_PUBLIC_SUFFIXES = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+def domain_candidates(domain: str) -> list[str]:
+    """The domain and each parent down to its registrable domain, most specific first:
+    'eu.sales.acme.com' → ['eu.sales.acme.com', 'sales.acme.com', 'acme.com'];
+    'sub.example.co.uk' → ['sub.example.co.uk', 'example.co.uk']. A name with no
+    registrable part (a bare public suffix, 'localhost') is its only candidate."""
+    registrable = _PUBLIC_SUFFIXES(domain).top_domain_under_public_suffix or domain
+    parts = domain.split(".")
+    return [".".join(parts[i:]) for i in range(max(len(parts) - registrable.count("."), 1))]
+
+
+def registrable_domain(domain: str) -> str:
+    """'eu.cobalthealth.com' → 'cobalthealth.com'; 'sub.example.co.uk' → 'example.co.uk'."""
+    return domain_candidates(domain)[-1]
 
 
 def normalize_website(raw: str) -> str:

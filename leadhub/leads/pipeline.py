@@ -11,22 +11,18 @@ from django.conf import settings
 
 from leadhub.leads.enrichment import enrichment_for
 from leadhub.leads.models import Account, AccountDomain, PipelineSettings, ScoringRule
-from leadhub.leads.normalize import employee_band, normalize_company_name
+from leadhub.leads.normalize import domain_candidates, employee_band, normalize_company_name
 from leadhub.leads.scoring import ScoringRuleData, Thresholds, score_band, score_lead
 
 
 def company_domain(data: Mapping[str, Any]) -> str:
-    """The domain that identifies the lead's company: the email's unless it is free mail."""
+    """The domain that identifies the lead's company: the email's unless it is free mail or
+    a subdomain of free mail."""
     domain = data.get("email_domain") or ""
-    if domain and domain not in settings.LEADHUB_FREE_MAIL_DOMAINS:
+    free = settings.LEADHUB_FREE_MAIL_DOMAINS
+    if domain and not any(c in free for c in domain_candidates(domain)):
         return domain
     return data.get("website") or ""
-
-
-def _domain_candidates(domain: str) -> list[str]:
-    """'eu.sales.acme.com' → ['eu.sales.acme.com', 'sales.acme.com', 'acme.com']."""
-    parts = domain.split(".")
-    return [".".join(parts[i:]) for i in range(max(len(parts) - 1, 1))]
 
 
 @dataclass
@@ -61,14 +57,14 @@ def pipeline_context(batch: Iterable[Mapping[str, Any]]) -> PipelineContext:
     domains = {company_domain(d) for d in batch} - {""}
     if domains:
         ctx.enrichment = enrichment_for(domains)
-        candidates = {c for d in domains for c in _domain_candidates(d)}
+        candidates = {c for d in domains for c in domain_candidates(d)}
         for row in AccountDomain.objects.filter(domain__in=candidates).select_related("account"):
             ctx.accounts_by_domain[row.domain] = row.account
     # Company names are looked up only for leads whose domain matched no account.
     names = set()
     for data in batch:
         domain = company_domain(data)
-        if domain and any(c in ctx.accounts_by_domain for c in _domain_candidates(domain)):
+        if domain and any(c in ctx.accounts_by_domain for c in domain_candidates(domain)):
             continue
         names.add(normalize_company_name(data.get("company") or ""))
         if domain in ctx.enrichment:
@@ -104,7 +100,7 @@ def prepare(
 
     account = None
     match = ""
-    for candidate in _domain_candidates(domain) if domain else []:
+    for candidate in domain_candidates(domain) if domain else []:
         if candidate in ctx.accounts_by_domain:
             account, match = ctx.accounts_by_domain[candidate], f"domain:{candidate}"
             break
@@ -114,8 +110,13 @@ def prepare(
             account, match = ctx.accounts_by_name[key], f"name:{key}"
     if account is not None:
         event["account"] = {"id": account.pk, "name": account.name, "matched_by": match}
-        for name in ("industry", "employees"):
-            value = getattr(account, name)
+        # The account's name is the company a lead from its domain works for.
+        known = {
+            "company": account.name,
+            "industry": account.industry,
+            "employees": account.employees,
+        }
+        for name, value in known.items():
             if merged.get(name) in (None, "") and value not in (None, ""):
                 fields[name] = merged[name] = value
                 if name == "employees":
