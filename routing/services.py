@@ -29,11 +29,18 @@ from leadhub.leads.services import (
     lead_transition,
     lead_unassign,
 )
-from reps.availability import LeadNeeds, RepSnapshot, escalations_left, rep_eligibility
+from reps.availability import (
+    LeadNeeds,
+    Reason,
+    RepSnapshot,
+    escalations_left,
+    rep_eligibility,
+)
 from reps.load import load_counts, rep_loads_ensure
 from reps.models import Rep, RepLoad
 from reps.selectors import rep_snapshots
 from routing import engine
+from routing.engine.decide import REASON_WORDS
 from routing.models import Decision, Pool, PoolState, Publication, Rule, RuleSet
 from routing.selectors import (
     claim_queue_of,
@@ -618,10 +625,27 @@ def _store_plain(
     return stored
 
 
+# A claim is the rep taking the lead themselves, so presence "away" (as for a manager's
+# reassignment) and working hours do not hold it back; absence and the caps do.
+CLAIM_NEEDS = LeadNeeds(check_hours=False, allow_away=True)
+
+
+def _claim_refusal(rep: RepSnapshot, reasons: list[Reason]) -> str:
+    caps = {
+        Reason.CAP_OPEN: f"at your cap of {rep.max_open} open leads",
+        Reason.CAP_DAY: f"at your cap of {rep.max_per_day} leads a day",
+        Reason.CAP_WEEK: f"at your cap of {rep.max_per_week} leads a week",
+    }
+    said = [caps.get(r) or REASON_WORDS.get(r, str(r)) for r in reasons]
+    return f"You cannot claim a lead now: you are {', '.join(said)}."
+
+
 def lead_claim(*, lead_id: int, rep: Rep, actor=None) -> Decision:
     """A member takes a lead waiting in their claim queue. Two claiming at once: the lead's
     row lock lets one in; the other is told who has it. A member holding ``claim_limit``
-    claimed leads not yet accepted must accept one first."""
+    claimed leads not yet accepted must accept one first. A member who is absent or at a
+    cap (``rep_eligibility`` with ``CLAIM_NEEDS``) is refused; the caps are read from their
+    load row under its lock, so two claims by one rep cannot both pass the last place."""
     now = timezone.now()
     with transaction.atomic():
         lead = (
@@ -651,7 +675,14 @@ def lead_claim(*, lead_id: int, rep: Rep, actor=None) -> Decision:
                     f"You hold {held} claimed leads not yet accepted (the limit of {pool.name} "
                     f"is {limit}): accept one first."
                 )
-        _lock_loads({rep.pk}, now)
+        load = _lock_loads({rep.pk}, now).get(rep.pk)
+        counted = rep_snapshots(now=now, rep_ids=[rep.pk])[rep.pk]
+        open_count, day_count, week_count = load_counts(load, counted.timezone, now)
+        counted = replace(
+            counted, open_count=open_count, day_count=day_count, week_count=week_count
+        )
+        if reasons := rep_eligibility(counted, CLAIM_NEEDS, now):
+            raise RoutingError(_claim_refusal(counted, reasons))
         payload = {
             "kind": Decision.Kind.CLAIM,
             "outcome": "assigned",

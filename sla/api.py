@@ -257,7 +257,9 @@ class LeadClaimView(_LeadWorkView):
 
     @_work_schema(
         "A member of the lead's claim queue takes it: it is assigned to them. A lead "
-        "already claimed is a 409 naming who has it; so is holding the queue's claim limit.",
+        "already claimed is a 409 naming who has it; so is holding the queue's claim limit, "
+        "being at a cap of leads (open, per day, per week) or being absent (switched off, "
+        "offline, on time off or a holiday), each named.",
         response=LeadRoutedSerializer,
     )
     def post(self, request, pk: int) -> Response:
