@@ -69,6 +69,11 @@ def open_duplicate_of(data: Mapping[str, Any], *, exclude_pk: int | None = None)
     return Lead.objects.get(pk=pk)
 
 
+def _plain_fields(lead: Lead) -> dict[str, Any]:
+    """The lead's own column values (no relations): the base the pipeline re-runs on."""
+    return {f.name: getattr(lead, f.name) for f in Lead._meta.concrete_fields if not f.is_relation}
+
+
 def _fill_blanks(lead: Lead, data: Mapping[str, Any]) -> list[str]:
     """Copy submitted values into fields the lead has empty; never overwrite what is known."""
     filled = []
@@ -103,9 +108,7 @@ def _resubmit(
     rescored: dict[str, Any] = {}
     if filled:
         # A filled field may match a scoring rule: score as capture does, on the whole lead.
-        snapshot = {
-            f.name: getattr(lead, f.name) for f in Lead._meta.concrete_fields if not f.is_relation
-        }
+        snapshot = _plain_fields(lead)
         prepared = prepare({}, pipeline_context([snapshot]), base=snapshot)
         changes = {
             name: [str(getattr(lead, name)), str(prepared.fields[name])]
@@ -174,9 +177,7 @@ def _complete_partial(partial: Lead, data: dict[str, Any], *, channel: str, acto
             duplicate, data, channel=channel, actor=actor, extra={"merged_partial": partial.pk}
         )
         return CaptureResult(duplicate, "duplicate")
-    base = {
-        f.name: getattr(partial, f.name) for f in Lead._meta.concrete_fields if not f.is_relation
-    }
+    base = _plain_fields(partial)
     base["is_partial"] = False
     prepared = prepare(data, pipeline_context([{**base, **data}]), base=base)
     for name, value in prepared.fields.items():
@@ -537,9 +538,7 @@ def lead_update(*, lead_id: int, data: Mapping[str, Any], actor=None) -> Lead:
         if open_duplicate_of(changes, exclude_pk=lead.pk) is not None and lead.is_open:
             raise LeadDataError({"email": ["Another open lead has this email or phone."]})
         before = {k: getattr(lead, k) for k in changes}
-        base = {
-            f.name: getattr(lead, f.name) for f in Lead._meta.concrete_fields if not f.is_relation
-        }
+        base = _plain_fields(lead)
         merged = {**base, **changes}
         prepared = prepare(changes, pipeline_context([merged]), base=base)
         for name in ("score", "score_band"):
