@@ -61,6 +61,14 @@ ERRORS: dict[str, tuple[tuple[ResolvedComponent, ...], str]] = {
 }
 
 
+# A query string past the web server's limit (gunicorn's limit_request_line, 4,094 bytes):
+# refused by the server before LeadHub sees the request, in the server's own words.
+URI_TOO_LONG = {
+    "description": "The request line is longer than the web server takes.",
+    "content": {"text/html": {"schema": {"type": "string"}}},
+}
+
+
 class LeadHubAutoSchema(AutoSchema):
     def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
         operation = super().get_operation(*args, **kwargs)
@@ -80,6 +88,8 @@ class LeadHubAutoSchema(AutoSchema):
                     else {"anyOf": [c.ref for c in components]}
                 )
                 response["content"] = {"application/json": {"schema": schema}}
+        if any(p.get("in") == "query" for p in operation.get("parameters", [])):
+            responses.setdefault("414", URI_TOO_LONG)
         operation["responses"] = dict(sorted(responses.items()))
         return operation
 

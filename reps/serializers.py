@@ -59,6 +59,16 @@ class PresenceSerializer(serializers.Serializer):
     presence_changed_at = serializers.DateTimeField(read_only=True)
 
 
+class SkillNamesField(serializers.SlugRelatedField):
+    """A skill by its name. A name the database cannot even look up (a NUL character:
+    PostgreSQL refuses it in any text) is no skill either: a 400, not a 500."""
+
+    def to_internal_value(self, data: Any) -> Skill:
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data.replace("\x00", ""))
+        return super().to_internal_value(data)
+
+
 class RepSerializer(serializers.ModelSerializer):
     """A rep with their schedule. Presence is set through /presence/ and time off through
     /time-off/; ``time_off`` here lists the current and coming periods only."""
@@ -66,7 +76,7 @@ class RepSerializer(serializers.ModelSerializer):
     user = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.all())
     username = serializers.CharField(source="user.get_username", read_only=True)
     name = serializers.CharField(source="display_name", read_only=True)
-    skills = serializers.SlugRelatedField(
+    skills = SkillNamesField(
         many=True, slug_field="name", queryset=Skill.objects.all(), required=False
     )
     working_hours = WorkingHoursSerializer(many=True, required=False)

@@ -24,7 +24,8 @@ def body(response: dict) -> dict:
     "method, path, statuses",
     [
         # A page past the last is a 404; a bad filter a 400.
-        ("get", "/api/leads/", {"200", "400", "401", "403", "404"}),
+        # 414: a query string past the web server's request-line limit (URI_TOO_LONG).
+        ("get", "/api/leads/", {"200", "400", "401", "403", "404", "414"}),
         ("get", "/api/leads/{id}/", {"200", "401", "403", "404"}),
         ("post", "/api/leads/", {"200", "201", "400", "401", "403"}),
         # Not paginated, no filters, no path parameter.
@@ -45,6 +46,9 @@ def test_every_error_response_has_a_json_body_from_the_components(schema):
         for method, operation in operations.items():
             for status, response in operation["responses"].items():
                 if status < "400":
+                    continue
+                if status == "414":  # gunicorn's own page, before LeadHub sees the request
+                    assert list(response["content"]) == ["text/html"], (method, path)
                     continue
                 expected = BAD_INPUT if status == "400" else ERROR_DETAIL
                 assert body(response) == expected, (method, path, status)

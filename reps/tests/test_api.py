@@ -251,6 +251,17 @@ def test_bad_rep_settings_are_a_400_and_change_nothing(world, body, field):
     assert (rep.languages, rep.ramp_share, rep.working_hours.count()) == ([], 0.5, 0)
 
 
+def test_a_skill_name_the_database_cannot_look_up_is_a_400_not_a_500(world):
+    user = UserFactory(username="nul")
+    body = {"user": user.pk, "team": Team.objects.get(name="B").pk, "skills": ["sm\x00b"]}
+
+    response = client_as(world, "revops").post("/api/reps/", body, format="json")
+
+    assert response.status_code == 400
+    assert "skills" in response.json()
+    assert not Rep.objects.filter(user=user).exists()
+
+
 def test_revops_set_a_managers_own_ceiling_of_escalated_leads(world):
     manager = world["manager"]
     url = f"/api/reps/{manager.pk}/"
