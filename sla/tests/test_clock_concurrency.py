@@ -1,16 +1,15 @@
 """Two sweeps at once on PostgreSQL (threads, each with its own connection): every clock
 step is done exactly once, by whichever sweep claims it first."""
 
-import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from django.db import connection
 
 from leadhub.leads.models import Lead, LeadEvent
 from leadhub.leads.tests.factories import LeadFactory
+from leadhub.tests.threads import at_once
 from reps.models import Rep
 from reps.tests.factories import RepFactory, TeamFactory
 from routing.models import Rule
@@ -27,29 +26,7 @@ T0 = datetime(2026, 11, 24, 15, tzinfo=UTC)
 
 
 def sweep_at_once(count: int) -> list[clocks.SweepReport]:
-    barrier = threading.Barrier(count)
-    reports: list[clocks.SweepReport] = []
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            connection.ensure_connection()
-            barrier.wait(timeout=30)
-            reports.append(clocks.clocks_sweep())
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    if errors:
-        raise errors[0]
-    assert len(reports) == count
-    return reports
+    return at_once(count, clocks.clocks_sweep)
 
 
 def test_concurrent_sweeps_do_each_reminder_and_each_breach_once():

@@ -5,8 +5,8 @@ import threading
 from collections import Counter
 
 import pytest
-from django.db import connection
 
+from leadhub.tests.threads import at_once
 from sla.models import Notification
 from sla.services import outbox_sweep
 
@@ -30,24 +30,9 @@ def test_concurrent_sweeps_queue_each_due_row_once(monkeypatch, settings):
             queued.append(notification_id)
 
     monkeypatch.setattr("leadhub.lanes.enqueue", enqueue)
-    barrier = threading.Barrier(SWEEPERS)
-    errors: list[BaseException] = []
 
-    def sweeper() -> None:
-        try:
-            barrier.wait(timeout=30)
-            outbox_sweep()
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
+    at_once(SWEEPERS, outbox_sweep)
 
-    threads = [threading.Thread(target=sweeper) for _ in range(SWEEPERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
     counts = Counter(queued)
     assert len(counts) == ROWS
     assert max(counts.values()) == 1
