@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from leadhub.web.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402 (after the path)
 
 OUT = Path(__file__).resolve().parent
-# From the demo company (leadhub/leads/demo/data.py): the rep with the most running SLA
+# From the demo company (leadhub/demo/data.py): the rep with the most running SLA
 # clocks today (their queue shows countdowns), and that rep's team manager; chosen after
 # seeding (the demo's "today" depends on the hour it is seeded at).
 WIDTH = 1280

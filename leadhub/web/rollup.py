@@ -49,7 +49,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from leadhub.web.metrics import (
+from leadhub.web.metrics.common import (
     LEAD,
     PERCENTILES,
     SPEED_MEASURES,
@@ -65,9 +65,8 @@ from leadhub.web.metrics import (
     _Where,
     _where,
     day_start,
-    speed_base,
-    speed_result,
 )
+from leadhub.web.metrics.speed_to_lead import speed_base, speed_result
 from leadhub.web.models import SpeedBucket, SpeedRollupState
 
 RATIO = 1.02

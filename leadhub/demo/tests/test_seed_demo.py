@@ -1,12 +1,16 @@
+"""``manage.py seed_demo``, seeded once for the module: building the demo company takes
+seconds, and every test here only reads it (each runs in a savepoint of the module's
+transaction, rolled back after it, so a test that writes leaves the company as it was)."""
+
 import io
-import stat
-from datetime import date, time, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.apps import apps
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
-from django.core.management import CommandError, call_command
+from django.core.management import call_command
+from django.db import transaction
 from django.db.models import Count, F, Max, Min, Q
 from django.utils import timezone
 
@@ -20,6 +24,15 @@ from sla.clocks import policy_for
 from sla.models import Notification, SlaClock, SlaPolicy
 
 REGION_ZONES = {"NA": ("America/",), "EMEA": ("Europe/",), "APAC": ("Asia/", "Australia/")}
+
+pytestmark = pytest.mark.django_db
+
+
+@dataclass(frozen=True)
+class Seeded:
+    started: datetime
+    output: str
+    queued: list
 
 
 def seed() -> str:
@@ -39,25 +52,28 @@ def row_counts() -> dict[str, int]:
     return {m.__name__: m.objects.count() for m in models}
 
 
-@pytest.fixture(autouse=True)
-def _default_address(monkeypatch):
-    """demo_login prints make run's HOST and PORT: the defaults unless a test sets them."""
-    monkeypatch.delenv("HOST", raising=False)
-    monkeypatch.delenv("PORT", raising=False)
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    """The demo company, seeded once in a transaction that the last test of the module
+    rolls back."""
+    queued: list = []
+    with django_db_blocker.unblock(), pytest.MonkeyPatch.context() as mp:
+        mp.setattr("leadhub.lanes.async_task", lambda *args, **kw: queued.append(args))
+        with transaction.atomic():
+            started = timezone.now()
+            yield Seeded(started=started, output=seed(), queued=queued)
+            transaction.set_rollback(True)
 
 
-@pytest.mark.django_db
-def test_seed_demo_builds_a_believable_company_and_a_second_run_changes_nothing(monkeypatch):
-    queued = []
-    monkeypatch.setattr("leadhub.lanes.async_task", lambda *args, **kw: queued.append(args))
-    started = timezone.now()
-    output = seed()
+def test_the_story_left_nothing_for_the_workers(demo):
     # The story did every task's work as it played: nothing is left for the workers, and
     # the month's emails belong to the month (make run starts with an empty queue).
-    assert queued == []
+    assert demo.queued == []
     assert not Notification.objects.exclude(channel="in_app").exclude(status="sent").exists()
 
-    assert "Demo company: 3 teams" in output
+
+def test_three_teams_of_reps_work_in_their_regions_time_zones(demo):
+    assert "Demo company: 3 teams" in demo.output
     teams = Team.objects.all()
     assert sorted(teams.values_list("region", flat=True)) == ["APAC", "EMEA", "NA"]
     for team in teams:
@@ -67,22 +83,19 @@ def test_seed_demo_builds_a_believable_company_and_a_second_run_changes_nothing(
         assert not any(r.user.has_usable_password() for r in reps)
     assert 12 <= Rep.objects.count() <= 18
 
+
+def test_a_month_of_leads_came_in_through_the_pipeline(demo):
     leads = Lead.objects.all()
     assert 400 <= leads.count() <= 600
     span = leads.aggregate(first=Min("captured_at"), last=Max("captured_at"))
     assert span["last"] - span["first"] >= timedelta(days=25)
-    assert span["last"] <= started
+    assert span["last"] <= demo.started
     # The month was worked: every step of the lifecycle is there.
     assert set(leads.values_list("status", flat=True)) >= {
         "new", "triage", "nurture", "queued", "assigned", "contacted", "qualified",
         "converted", "disqualified", "junk",
     }  # fmt: skip
-    # The at-capacity rep's full book was assigned by hand, and routing never topped it up.
-    full = Rep.objects.get(user__username="diego.ramirez")
-    assert full.leads.filter(status="assigned").count() == full.max_open == 6
-    assert not Decision.objects.filter(rep=full).exists()
     assert not leads.filter(assigned_at__lt=F("captured_at")).exists()
-    _assert_leads_are_routed(leads)
     assert leads.exclude(account=None).count() >= 50
     captured = LeadEvent.objects.filter(kind="captured")
     assert sum("enriched" in data for data in captured.values_list("data", flat=True)) >= 50
@@ -98,20 +111,14 @@ def test_seed_demo_builds_a_believable_company_and_a_second_run_changes_nothing(
     assert {"US", "GB", "DE", "AU", "JP"} <= countries
     assert all(len(c) == 2 for c in countries)
 
-    _assert_reps_are_scheduled(started)
-    _assert_sla_policies()
-    _assert_the_month_was_played_out(started)
-    assert "Their month:" in output and "2 overdue on purpose" in output
 
-    counts = row_counts()
-    again = seed()
-
-    assert row_counts() == counts
-    assert "none added" in again and "Their month:" not in again
-    _assert_every_dashboard_has_data()
+def test_the_rep_at_capacity_got_a_full_book_by_hand_and_nothing_routed(demo):
+    full = Rep.objects.get(user__username="diego.ramirez")
+    assert full.leads.filter(status="assigned").count() == full.max_open == 6
+    assert not Decision.objects.filter(rep=full).exists()
 
 
-def _assert_the_month_was_played_out(started) -> None:
+def test_the_month_was_played_out_and_only_two_clocks_are_overdue(demo):
     """The history is dated in the past month, its clocks ended; only today's leads have
     running clocks, and only the two left overdue on purpose are due already."""
     leads = Lead.objects.all()
@@ -123,9 +130,10 @@ def _assert_the_month_was_played_out(started) -> None:
     clocks = SlaClock.objects.all()
     assert clocks.filter(status="met").count() >= 300
     assert clocks.filter(status="running").count() <= 20
-    assert not clocks.filter(status="running", started_at__lt=started - timedelta(hours=9)).exists()
+    long_ago = demo.started - timedelta(hours=9)
+    assert not clocks.filter(status="running", started_at__lt=long_ago).exists()
     overdue = set(
-        clocks.filter(status="running", next_at__lte=started).values_list("lead_id", flat=True)
+        clocks.filter(status="running", next_at__lte=demo.started).values_list("lead_id", flat=True)
     )
     assert overdue == set(leads.filter(custom__demo_overdue=True).values_list("pk", flat=True))
     assert len(overdue) == 2
@@ -139,9 +147,10 @@ def _assert_the_month_was_played_out(started) -> None:
         data.get("action")
         for data in LeadEvent.objects.filter(kind="sla").values_list("data", flat=True)
     }
+    assert "Their month:" in demo.output and "2 overdue on purpose" in demo.output
 
 
-def _assert_every_dashboard_has_data() -> None:
+def test_every_dashboard_chart_has_data(demo):
     """Every chart of the manager dashboard, as RevOps sees the default 30 days."""
     revops = get_user_model().objects.create_superuser("revops-test", "", "x")
     period = metrics.MetricFilter.last_days()
@@ -184,8 +193,9 @@ def _assert_every_dashboard_has_data() -> None:
     assert queues["Triage"]["leads"] > 0 and queues["Partner leads"]["leads"] > 0
 
 
-def _assert_leads_are_routed(leads) -> None:
-    """Every complete lead left new was routed by the playbook, each with one decision."""
+def test_every_complete_lead_left_new_was_routed_by_the_playbook(demo):
+    """Each with one decision."""
+    leads = Lead.objects.all()
     assert not leads.filter(status="new", is_partial=False).exists()
     routed = leads.filter(decisions__isnull=False).distinct()
     assert routed.count() >= 250
@@ -233,7 +243,7 @@ def _assert_leads_are_routed(leads) -> None:
     assert Publication.objects.count() == 1
 
 
-def _assert_sla_policies() -> None:
+def test_the_sla_policies_pick_the_demos_own_leads(demo):
     """Demo requests: 5 / 15 minutes around the clock with the whole ladder; content
     downloads: an hour of US business hours; every other lead: 1 / 8 hours."""
     demo = SlaPolicy.objects.get(name="Demo requests")
@@ -268,7 +278,7 @@ def _assert_sla_policies() -> None:
     assert (inbound.accept_minutes, inbound.touch_minutes, inbound.calendar) == (60, 480, None)
 
 
-def _assert_reps_are_scheduled(started) -> None:
+def test_reps_have_schedules_holidays_a_vacation_and_one_is_at_capacity(demo):
     reps = list(Rep.objects.prefetch_related("working_hours", "skills"))
     for rep in reps:
         hours = list(rep.working_hours.all())
@@ -303,101 +313,13 @@ def _assert_reps_are_scheduled(started) -> None:
     # Diego's book was full before routing began; a month of routed leads may fill others.
     assert "Diego Ramirez" in at_capacity
     vacation = TimeOff.objects.get()
-    assert vacation.reason == "Vacation" and vacation.start <= started < vacation.end
+    assert vacation.reason == "Vacation" and vacation.start <= demo.started < vacation.end
 
 
-@pytest.mark.django_db
-def test_demo_login_creates_a_superuser_whose_password_works(client, tmp_path):
-    file = tmp_path / "var" / "demo-login.txt"
-    out = io.StringIO()
+def test_a_second_run_changes_nothing(demo):
+    counts = row_counts()
 
-    call_command("demo_login", file=file, stdout=out)
+    again = seed()
 
-    password = file.read_text().strip()
-    assert out.getvalue().strip() == (
-        f"Demo login: http://127.0.0.1:8000/admin/  user: demo  password: {password}"
-    )
-    assert stat.S_IMODE(file.stat().st_mode) == 0o600
-    user = get_user_model().objects.get(username="demo")
-    assert user.is_superuser and user.is_staff
-    assert list(user.groups.values_list("name", flat=True)) == ["RevOps"]
-    assert set(Group.objects.values_list("name", flat=True)) == {"RevOps", "Rep", "Manager"}
-    assert client.login(username="demo", password=password)
-
-
-@pytest.mark.django_db
-def test_demo_login_prints_the_address_make_run_serves(tmp_path, monkeypatch):
-    monkeypatch.setenv("HOST", "127.0.0.2")
-    monkeypatch.setenv("PORT", "8765")
-    out = io.StringIO()
-    call_command("demo_login", file=tmp_path / "demo-login.txt", stdout=out)
-    assert out.getvalue().startswith("Demo login: http://127.0.0.2:8765/admin/  user: demo")
-
-
-@pytest.mark.django_db
-def test_demo_login_reuses_the_saved_password(client, tmp_path):
-    file = tmp_path / "demo-login.txt"
-    call_command("demo_login", file=file, stdout=io.StringIO())
-    first = file.read_text()
-
-    out = io.StringIO()
-    call_command("demo_login", file=file, stdout=out)
-
-    assert file.read_text() == first
-    assert out.getvalue().rstrip().endswith(first.strip())
-    assert get_user_model().objects.filter(username="demo").count() == 1
-    assert client.login(username="demo", password=first.strip())
-
-
-@pytest.mark.django_db
-def test_demo_login_without_its_file_sets_a_new_password(client, tmp_path):
-    file = tmp_path / "demo-login.txt"
-    call_command("demo_login", file=file, stdout=io.StringIO())
-    old = file.read_text().strip()
-    file.unlink()
-
-    call_command("demo_login", file=file, stdout=io.StringIO())
-
-    new = file.read_text().strip()
-    assert new != old
-    assert not client.login(username="demo", password=old)
-    assert client.login(username="demo", password=new)
-
-
-@pytest.mark.django_db
-def test_demo_login_refuses_in_production(settings, tmp_path):
-    settings.PRODUCTION = True
-
-    with pytest.raises(CommandError, match="production"):
-        call_command("demo_login", file=tmp_path / "demo-login.txt", stdout=io.StringIO())
-
-    assert not get_user_model().objects.filter(username="demo").exists()
-    assert not (tmp_path / "demo-login.txt").exists()
-
-
-@pytest.mark.django_db
-def test_demo_login_opens_the_pages_of_the_busiest_rep_and_their_manager(client, tmp_path):
-    from leadhub.leads.tests.factories import LeadFactory
-    from reps.models import Rep
-    from reps.tests.factories import RepFactory, TeamFactory
-
-    team = TeamFactory()
-    quiet = RepFactory(team=team, user__username="quiet")
-    busy = RepFactory(team=team, user__username="busy")
-    RepFactory(team=team, role=Rep.Role.MANAGER, user__username="boss")
-    LeadFactory(owner=busy, status="assigned")
-    LeadFactory(owner=quiet, status="converted")
-    file = tmp_path / "demo-login.txt"
-    out = io.StringIO()
-
-    call_command("demo_login", file=file, stdout=out)
-
-    password = file.read_text().strip()
-    lines = out.getvalue().splitlines()
-    assert lines[1:] == [
-        "  a rep's queue: http://127.0.0.1:8000/queue/  user: busy  (same password)",
-        "  their manager: http://127.0.0.1:8000/dashboard/  user: boss  (same password)",
-    ]
-    assert client.login(username="busy", password=password)
-    assert client.get("/").url == "/queue/"
-    assert not client.login(username="quiet", password=password)
+    assert row_counts() == counts
+    assert "none added" in again and "Their month:" not in again

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from leadhub.leads.demo.data import (
+from leadhub.demo.data import (
     ACCOUNTS,
     BROWSER_LANGUAGE,
     CITIES,

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from leadhub import lanes
-from leadhub.leads.demo.data import (
+from leadhub.demo.data import (
     ALLOWED_ORIGIN,
     AT_CAPACITY,
     CALENDAR_OF_TIMEZONE,
@@ -32,10 +32,10 @@ from leadhub.leads.demo.data import (
     TEAMS,
     WEB_FORMS,
 )
-from leadhub.leads.demo.plan import Plan, plan_company
-from leadhub.leads.demo.routing import seed_routing
-from leadhub.leads.demo.sla import seed_sla
-from leadhub.leads.demo.story import play_month
+from leadhub.demo.plan import Plan, plan_company
+from leadhub.demo.routing import seed_routing
+from leadhub.demo.sla import seed_sla
+from leadhub.demo.story import play_month
 from leadhub.leads.models import (
     Account,
     EnrichmentRecord,
@@ -78,7 +78,7 @@ class DemoSummary:
 
 
 def seed_demo() -> DemoSummary:
-    """Build what is missing of the demo company; see leadhub/leads/demo/__init__.py."""
+    """Build what is missing of the demo company; see leadhub/demo/__init__.py."""
     now = timezone.now()
     plan = plan_company(random.Random(SEED), now)
     summary = DemoSummary()

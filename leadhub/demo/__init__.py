@@ -27,8 +27,9 @@ exists yet. Every demo lead carries ``custom.demo = true``: that is the marker, 
 anyone find (or delete) the fabricated leads. The pipeline thresholds are the demo's only
 when the settings row does not exist yet. One transaction: an interrupted run leaves
 nothing half-built.
+
+An app of the composition root, not of leadhub/leads: it writes through the services of
+every layer (reps, leads, routing, sla), and no app imports it. ``seed.seed_demo`` is the
+entry point (``manage.py seed_demo``); this module imports nothing, so that Django can load
+the app before the models.
 """
-
-from leadhub.leads.demo.seed import DemoSummary, seed_demo
-
-__all__ = ["DemoSummary", "seed_demo"]

@@ -30,7 +30,7 @@ at its time in the month.
 from collections.abc import Iterable
 from typing import Any
 
-from leadhub.leads.demo.data import FREE_MAIL, FREE_MAIL_BY_COUNTRY, TEAMS
+from leadhub.demo.data import FREE_MAIL, FREE_MAIL_BY_COUNTRY, TEAMS
 from reps.models import Rep, Team
 from routing.models import Pool, PoolMember, Publication, Rule, Territory
 from routing.services import ruleset_draft, ruleset_publish

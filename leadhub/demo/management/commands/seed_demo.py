@@ -1,11 +1,11 @@
-"""manage.py seed_demo: the demo company (idempotent). See leadhub/leads/demo/__init__.py."""
+"""manage.py seed_demo: the demo company (idempotent). See leadhub/demo/__init__.py."""
 
 import time
 from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from leadhub.leads.demo import seed_demo
+from leadhub.demo.seed import seed_demo
 
 
 class Command(BaseCommand):

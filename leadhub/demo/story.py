@@ -5,13 +5,13 @@
 
 Every demo lead still new is routed at its time in the month, and what the reps, their
 managers and the SLA sweep then did with it is played out in time order through the real
-services: ``sla.work`` (accept, decline, touch, status, claim), ``routing.services``
-(a manager's reassignment, a junk lead's refund) and ``sla.clocks.clocks_sweep``, which is
-run at each moment a clock falls due before the next step, so a rep who answers late finds
-the lead reminded, reassigned or escalated already. What each rep does is drawn from
-``random.Random(SEED)`` in the order the steps happen, with each rep's habits
-(``REP_HABITS``): how fast they accept, how often they decline or never answer, how well
-they close.
+services: ``leadhub.leads.services`` (accept, touch, status), ``routing.services``
+(decline, claim, a manager's reassignment, a junk lead's refund) and
+``sla.clocks.clocks_sweep``, which is run at each moment a clock falls due before the next
+step, so a rep who answers late finds the lead reminded, reassigned or escalated already.
+What each rep does is drawn from ``random.Random(SEED)`` in the order the steps happen,
+with each rep's habits (``REP_HABITS``): how fast they accept, how often they decline or
+never answer, how well they close.
 
 Backdating. The services stamp ``timezone.now()`` and cannot be given another time, and
 time_machine is a test dependency, so each step runs now and is then moved back to its
@@ -43,7 +43,7 @@ from django.db import connection
 from django.db.models import Min, Model
 from django.utils import timezone
 
-from leadhub.leads.demo.data import (
+from leadhub.demo.data import (
     AT_CAPACITY,
     CONVERT_ODDS,
     DECLINE_REASONS,
@@ -60,9 +60,9 @@ from leadhub.leads.demo.data import (
     SOURCE_FACTORS,
     TOUCH_KINDS,
 )
-from leadhub.leads.demo.plan import weighted
+from leadhub.demo.plan import weighted
 from leadhub.leads.models import Lead, LeadEvent
-from leadhub.leads.services import LeadTransitionError
+from leadhub.leads.services import LeadTransitionError, lead_accept, lead_set_status, lead_touch
 from reps.load import rep_loads_recount
 from reps.models import Rep, TimeOff
 from routing.models import Decision, Pool
@@ -70,20 +70,14 @@ from routing.selectors import queue_members
 from routing.services import (
     RoutingError,
     decision_refund,
+    lead_claim,
+    lead_decline,
     lead_reassign,
     lead_route,
 )
 from sla.calendars import business_deadline, business_time_between
 from sla.clocks import clocks_sweep, policy_by_id
 from sla.models import Notification, SlaClock, SlaPolicy
-from sla.work import (
-    WorkError,
-    lead_accept,
-    lead_claim,
-    lead_decline,
-    lead_log_touch,
-    lead_set_status,
-)
 
 # How long after capture a lead is routed (the worker's pace).
 ROUTING_DELAY = timedelta(minutes=2)
@@ -100,7 +94,7 @@ STAMPED = [
     (Notification, "lead_id", ["created_at", "next_attempt_at", "sent_at"]),
     (SlaClock, "lead_id", ["started_at", "due_at", "next_at", "ended_at"]),
 ]
-REFUSED = (WorkError, RoutingError, LeadTransitionError)
+REFUSED = (RoutingError, LeadTransitionError)
 
 
 @dataclass(order=True)
@@ -296,12 +290,12 @@ class Story:
 
     def _decline(self, at: datetime, lead_id: int, rep: Rep, *, reason: str) -> None:
         done = self.act(
-            at, [lead_id], lambda: lead_decline(lead_id=lead_id, rep=rep, reason=reason)
+            at, [lead_id], lambda: lead_decline(lead_id=lead_id, rep_id=rep.pk, reason=reason)
         )
         self.counts["declined"] += done is not None
 
     def _accept(self, at: datetime, lead_id: int, rep: Rep) -> None:
-        if not self.act(at, [lead_id], lambda: lead_accept(lead_id=lead_id, rep=rep)):
+        if not self.act(at, [lead_id], lambda: lead_accept(lead_id=lead_id, rep_id=rep.pk)):
             return
         self.counts["accepted"] += 1
         hot = self.leads[lead_id][1]
@@ -333,7 +327,9 @@ class Story:
 
     def _touch(self, at: datetime, lead_id: int, rep: Rep) -> None:
         kind = weighted(self.rng, TOUCH_KINDS)
-        if not self.act(at, [lead_id], lambda: lead_log_touch(lead_id=lead_id, rep=rep, kind=kind)):
+        if not self.act(
+            at, [lead_id], lambda: lead_touch(lead_id=lead_id, rep_id=rep.pk, kind=kind)
+        ):
             return
         self.counts["first touches"] += 1
         source = self.leads[lead_id][0]
