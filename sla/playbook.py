@@ -20,6 +20,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from leadhub.db import rows_replace
 from leadhub.leads.models import LeadStatus
 from routing import engine
 from routing.playbook import (
@@ -157,10 +158,15 @@ def _write_calendars(plan: list[dict], written: Written) -> None:
         calendar.holiday_calendar = written.holiday_calendars[name] if name else None
         calendar.full_clean()
         calendar.save()
-        calendar.hours.all().delete()
-        BusinessHours.objects.bulk_create(
-            BusinessHours(calendar=calendar, weekday=weekday, start=start, end=end)
-            for weekday, start, end in item["hours"]
+        rows_replace(
+            calendar.hours.all(),
+            (
+                BusinessHours(calendar=calendar, weekday=weekday, start=start, end=end)
+                for weekday, start, end in item["hours"]
+            ),
+            # Intervals of a day never overlap: their start tells them apart.
+            key=lambda row: (row.weekday, row.start),
+            fields=["end"],
         )
 
 
@@ -281,10 +287,14 @@ def _write_policies(plan: list[dict], written: Written) -> None:
         policy.calendar = calendars[item["calendar"]] if item["calendar"] else None
         policy.full_clean()
         policy.save()
-        policy.steps.all().delete()
-        SlaStep.objects.bulk_create(
-            SlaStep(policy=policy, position=i, action=action, minutes=minutes, times=times)
-            for i, (action, minutes, times) in enumerate(item["steps"])
+        rows_replace(
+            policy.steps.all(),
+            (
+                SlaStep(policy=policy, position=i, action=action, minutes=minutes, times=times)
+                for i, (action, minutes, times) in enumerate(item["steps"])
+            ),
+            key=lambda row: row.position,
+            fields=["action", "minutes", "times"],
         )
 
 

@@ -1,7 +1,8 @@
 """The Django form behind a hosted web form: built from WebForm.fields for rendering, the
 required check and type-level errors. Lead data itself is validated only by the shared
 ``clean_lead_data``, which the capture services run; its errors are put back on the form
-with ``add_lead_errors``."""
+with ``add_lead_errors``, or, when the form's own checks failed first, by
+``add_data_errors``, so that a submission's problems are all reported at once."""
 
 import secrets
 from collections.abc import Mapping
@@ -12,7 +13,13 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.validators import RegexValidator
 from django.forms.utils import ErrorDict
 
-from leadhub.leads.intake import FORM_FIELDS, TEXT_FIELDS, max_lengths
+from leadhub.leads.intake import (
+    FORM_FIELDS,
+    TEXT_FIELDS,
+    LeadDataError,
+    clean_lead_data,
+    max_lengths,
+)
 from leadhub.leads.models import WebForm
 
 SESSION_FIELD = "lh_session"
@@ -189,6 +196,20 @@ class LeadWebForm(forms.Form):
             else:
                 label = LABELS.get(name, name)
                 self.add_error(None, [f"{label}: {reason}" for reason in reasons])
+
+    def add_data_errors(self) -> None:
+        """After ``is_valid()`` failed: what clean_lead_data finds wrong with the fields
+        that passed this form's checks, on the fields without an error yet. A required
+        field left empty and a bad email are then reported together, not in two rounds
+        as the visitor fixes one and is shown the next."""
+        # An email or phone with an error of its own already says how to be reached.
+        contact_failed = "email" in self.errors or "phone" in self.errors
+        try:
+            clean_lead_data(self.lead_data(), partial=contact_failed)
+        except LeadDataError as exc:
+            self.add_lead_errors(
+                {name: reasons for name, reasons in exc.errors.items() if name not in self.errors}
+            )
 
     def refuse(self, reason: str) -> None:
         """Refuse a submission that could not be read at all (an unbound form): the reason

@@ -154,6 +154,7 @@ def form_partial(request: HttpRequest, slug: str) -> HttpResponse:
 def _capture(webform: WebForm, form: LeadWebForm) -> CaptureResult | None:
     """Capture the submission, or put every problem on the form and return None."""
     if not form.is_valid():
+        form.add_data_errors()
         return None
     try:
         return lead_capture(

@@ -13,9 +13,13 @@ writes nothing if anything is wrong; every error names the entry and the field
 and updates the entries, replaces the lists inside them, writes the rules into the draft
 and publishes it as a new version. A dry run does all of that and rolls it back.
 
+Sections. Every section, routing's own included, is a ``Section`` (its export, check and
+write functions) in one registry (``register_section`` in ``base``); the loops that check,
+write and export the file run over the registry and know no section by name. Routing
+registers its own first, when this package is imported (``sections``).
+
 Layering. The playbook covers every layer, but routing sits below sla and may not import
-it. So the playbook stays here with a registry of extra sections (``Section``,
-``register_section`` in ``base``): an upper app registers its sections from its
+it. So the playbook stays here, and an upper app registers its sections from its
 ``AppConfig.ready()`` — as it already connects its models to ``routing.world`` there — and
 routing runs them without knowing them: their entries are checked with the same checker
 (so their errors read like routing's), may refer by name to routing's entries (teams,
@@ -26,9 +30,11 @@ moved the command, its tests and every import for the same result, and kept the 
 of sections in two places. The package:
 
 - ``base``: the error and report types, the checker, the parsers, the section registry;
-- ``export``: the set-up as data, and YAML in and out;
-- ``check``: the file read into a ``Plan``, every error collected;
-- ``write``: the plan written through the services, and ``playbook_import``.
+- ``export``: routing's sections as data, ``playbook_export``, and YAML in and out;
+- ``check``: routing's sections' checkers, and ``playbook_check``: the file read into a
+  plan per section, every error collected;
+- ``write``: routing's sections' writers, and ``playbook_import``;
+- ``sections``: routing's sections, joining the three, registered on import.
 """
 
 from routing.playbook.base import (
@@ -47,7 +53,10 @@ from routing.playbook.base import (
 )
 from routing.playbook.check import playbook_check
 from routing.playbook.export import playbook_dump, playbook_export, playbook_load
+from routing.playbook.sections import register_sections
 from routing.playbook.write import playbook_import
+
+register_sections()
 
 __all__ = [
     "FORMAT",

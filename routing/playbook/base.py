@@ -1,6 +1,6 @@
 """The playbook's shared pieces: the error and report types, the checker that collects
-every error with its place, the parsers the sections share, and the registry of the
-sections upper apps add (``Section``, ``register_section``)."""
+every error with its place, the parsers the sections share, and the registry of sections
+(``Section``, ``register_section``): routing's own, then those upper apps add."""
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -12,6 +12,7 @@ from django.utils import timezone
 
 FORMAT = 1
 IMPORT_NOTE = "playbook import"
+# Routing's own sections, in the file's order (``routing.playbook.sections``).
 SECTIONS = (
     "teams",
     "skills",
@@ -129,15 +130,32 @@ class Checker:
                 self.error(f"{section}[{i}] {name!r}", "is listed twice.")
             seen.add(name)
 
-    def model(self, where: str, instance: Any, exclude: list[str]) -> None:
-        """Django's own field validation, errors named by field."""
+    def model(self, where: str, instance: Any, exclude: list[str], *, whole: bool = True) -> None:
+        """Django's own field validation, errors named by field. ``whole=False`` checks
+        the fields alone, not the model's ``clean()``, which reads every field: for an
+        entry that lacks a required one, whose default must not be judged."""
         try:
+            if not whole:
+                instance.clean_fields(exclude=exclude)
+                return
             instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
         except ValidationError as exc:
-            for name, messages in exc.message_dict.items():
-                place = where if name == "__all__" else f"{where}.{name}"
-                for message in messages:
-                    self.error(place, message)
+            self._model_errors(where, exc)
+        except (TypeError, ValueError):
+            # The model's clean() compared values its fields refuse (a score written as
+            # text); the fields' own errors say what is wrong.
+            try:
+                instance.clean_fields(exclude=exclude)
+            except ValidationError as exc:
+                self._model_errors(where, exc)
+            else:
+                raise
+
+    def _model_errors(self, where: str, exc: ValidationError) -> None:
+        for name, messages in exc.message_dict.items():
+            place = where if name == "__all__" else f"{where}.{name}"
+            for message in messages:
+                self.error(place, message)
 
 
 def _tuple(kind: type | tuple) -> tuple:
@@ -181,32 +199,35 @@ class Refer(Protocol):
 
 @dataclass
 class Written:
-    """What an import has written so far, by natural key, for the sections that follow."""
+    """What an import has written so far, by natural key, for the sections that follow:
+    routing's sections fill these in as they write."""
 
     actor: Any
     now: datetime
-    teams: dict[str, Any]
-    holiday_calendars: dict[str, Any]
-    reps: dict[str, Any]
-    pools: dict[str, Any]
+    teams: dict[str, Any] = field(default_factory=dict)
+    holiday_calendars: dict[str, Any] = field(default_factory=dict)
+    reps: dict[str, Any] = field(default_factory=dict)
+    pools: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Section:
-    """A playbook section that an upper app adds, registered from its ``AppConfig.ready()``
-    (routing may not import them). It comes after routing's own sections, in the order of
-    registration, and works like them:
+    """A section of the playbook. Routing's own are registered when ``routing.playbook``
+    is imported (``routing.playbook.sections``); an upper app registers its own from its
+    ``AppConfig.ready()`` (routing may not import them), and they come after routing's, in
+    the order of registration. Each is read, checked, written and exported the same way:
 
     - ``export()``: the entries as plain data, in a fixed order (the same bytes each time);
     - ``check(checker, data, refer)``: reads ``data[name]``, reports every error through
       ``checker`` with the entry and the field, writes nothing, and returns the plan that
       ``write`` gets;
-    - ``write(plan, written)``: writes the plan, in the import's transaction, after
-      routing's sections and before the rules are published; a ``ValidationError`` here
+    - ``write(plan, written)``: writes the plan, in the import's transaction, after the
+      sections before it and before the rules are published; a ``ValidationError`` here
       fails the whole import;
     - ``kind`` and ``stored()``: when other entries refer to this section's by name (its
       ``key``), what a reference is called in errors and the names already stored;
-    - ``count(plan)``: how many entries the import report mentions.
+    - ``count(plan)``: how many entries the import report mentions (None: it mentions
+      none).
     """
 
     name: str
@@ -216,19 +237,21 @@ class Section:
     kind: str | None = None
     key: str = "name"
     stored: Callable[[], Iterable[str]] | None = None
-    count: Callable[[Any], int] = len
+    count: Callable[[Any], int] | None = len
 
 
 _registry: dict[str, Section] = {}
 
 
 def register_section(section: Section) -> None:
-    """Add (or, registered again under its name, replace) a section of the playbook."""
-    if section.name in SECTIONS or section.name == "format":
+    """Add (or, registered again under its name, replace) a section of the playbook.
+    Routing's own sections are registered first, once; no other may take their names."""
+    if section.name == "format" or (section.name in SECTIONS and section.name in _registry):
         raise ValueError(f"{section.name!r} is one of routing's own playbook sections.")
     _registry[section.name] = section
 
 
-def extra_sections() -> tuple[Section, ...]:
-    """The sections registered by upper apps, in the order they were registered."""
+def sections() -> tuple[Section, ...]:
+    """Every section of the playbook: routing's own, then the upper apps', in the order
+    they were registered."""
     return tuple(_registry.values())

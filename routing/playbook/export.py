@@ -1,4 +1,5 @@
-"""Export: the set-up read into plain data keyed by names, and written as YAML."""
+"""Export: the set-up read into plain data keyed by names, a function per routing's
+section, and written as YAML."""
 
 from collections.abc import Mapping
 from datetime import datetime
@@ -10,55 +11,113 @@ from django.utils import timezone
 from leadhub.leads.models import PipelineSettings, ScoringRule
 from reps.models import HolidayCalendar, Rep, Skill, Team
 from routing.models import Pool, Rule, Territory
-from routing.playbook.base import FORMAT, PlaybookError, extra_sections, instant, sorted_json
+from routing.playbook.base import FORMAT, PlaybookError, instant, sections, sorted_json
 from routing.selectors import ruleset_in_force
 
 
-def _export_reps(now: datetime) -> list[dict[str, Any]]:
+def export_teams() -> list[dict[str, Any]]:
+    return [
+        {"name": t.name, "region": t.region, "timezone": t.timezone}
+        for t in Team.objects.order_by("name")
+    ]
+
+
+def export_skills() -> list[dict[str, Any]]:
+    return [{"name": s.name, "description": s.description} for s in Skill.objects.order_by("name")]
+
+
+def export_holiday_calendars() -> list[dict[str, Any]]:
+    return [
+        {
+            "name": c.name,
+            "holidays": [
+                {"date": h.date.isoformat(), "name": h.name}
+                for h in sorted(c.holidays.all(), key=lambda h: h.date)
+            ],
+        }
+        for c in HolidayCalendar.objects.prefetch_related("holidays").order_by("name")
+    ]
+
+
+def export_reps() -> list[dict[str, Any]]:
+    now = timezone.now()
     reps = (
         Rep.objects.select_related("user", "team", "holiday_calendar")
         .prefetch_related("skills", "working_hours", "time_off")
         .order_by("user__username")
     )
-    out = []
-    for rep in reps:
-        user = rep.user
-        out.append(
-            {
-                "username": user.get_username(),
-                "first_name": user.first_name,
-                "last_name": user.last_name,
-                "email": user.email,
-                "team": rep.team.name,
-                "role": rep.role,
-                "active": rep.active,
-                "timezone": rep.timezone,
-                "working_hours": [
-                    {"weekday": h.weekday, "start": h.start.isoformat(), "end": h.end.isoformat()}
-                    for h in sorted(rep.working_hours.all(), key=lambda h: (h.weekday, h.start))
-                ],
-                "time_off": [
-                    {"start": instant(t.start), "end": instant(t.end), "reason": t.reason}
-                    for t in sorted(rep.time_off.all(), key=lambda t: t.start)
-                    if t.end > now
-                ],
-                "holiday_calendar": rep.holiday_calendar.name if rep.holiday_calendar else None,
-                "skills": sorted(s.name for s in rep.skills.all()),
-                "languages": sorted(rep.languages),
-                "tier": rep.tier,
-                "weight": rep.weight,
-                "ramp_until": rep.ramp_until.isoformat() if rep.ramp_until else None,
-                "ramp_share": float(rep.ramp_share),
-                "max_open": rep.max_open,
-                "max_per_day": rep.max_per_day,
-                "max_per_week": rep.max_per_week,
-                "max_escalated": rep.max_escalated,
-            }
-        )
-    return out
+    return [_export_rep(rep, now) for rep in reps]
 
 
-def _export_rules() -> list[dict[str, Any]]:
+def _export_rep(rep: Rep, now: datetime) -> dict[str, Any]:
+    user = rep.user
+    return {
+        "username": user.get_username(),
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "email": user.email,
+        "team": rep.team.name,
+        "role": rep.role,
+        "active": rep.active,
+        "timezone": rep.timezone,
+        "working_hours": [
+            {"weekday": h.weekday, "start": h.start.isoformat(), "end": h.end.isoformat()}
+            for h in sorted(rep.working_hours.all(), key=lambda h: (h.weekday, h.start))
+        ],
+        "time_off": [
+            {"start": instant(t.start), "end": instant(t.end), "reason": t.reason}
+            for t in sorted(rep.time_off.all(), key=lambda t: t.start)
+            if t.end > now
+        ],
+        "holiday_calendar": rep.holiday_calendar.name if rep.holiday_calendar else None,
+        "skills": sorted(s.name for s in rep.skills.all()),
+        "languages": sorted(rep.languages),
+        "tier": rep.tier,
+        "weight": rep.weight,
+        "ramp_until": rep.ramp_until.isoformat() if rep.ramp_until else None,
+        "ramp_share": float(rep.ramp_share),
+        "max_open": rep.max_open,
+        "max_per_day": rep.max_per_day,
+        "max_per_week": rep.max_per_week,
+        "max_escalated": rep.max_escalated,
+    }
+
+
+def export_pools() -> list[dict[str, Any]]:
+    pools = Pool.objects.select_related("team").prefetch_related("members__rep__user")
+    return [
+        {
+            "name": p.name,
+            "team": p.team.name if p.team else None,
+            "method": p.method,
+            "active": p.active,
+            "settings": sorted_json(p.settings),
+            "members": [
+                {"rep": m.rep.user.get_username(), "weight": m.weight}
+                for m in sorted(p.members.all(), key=lambda m: (m.position, m.pk))
+            ],
+        }
+        for p in pools.order_by("name")
+    ]
+
+
+def export_territories() -> list[dict[str, Any]]:
+    return [
+        {
+            "name": t.name,
+            "parent": t.parent.name if t.parent else None,
+            "pool": t.pool.name if t.pool else None,
+            "active": t.active,
+            "countries": list(t.countries),
+            "states": list(t.states),
+            "postal_prefixes": list(t.postal_prefixes),
+            "postal_ranges": [list(r) for r in t.postal_ranges],
+        }
+        for t in Territory.objects.select_related("parent", "pool").order_by("name")
+    ]
+
+
+def export_rules() -> list[dict[str, Any]]:
     ruleset = ruleset_in_force()
     if ruleset is None:
         return []
@@ -82,79 +141,33 @@ def _export_rules() -> list[dict[str, Any]]:
     ]
 
 
+def export_scoring_rules() -> list[dict[str, Any]]:
+    return [
+        {
+            "name": s.name,
+            "field": s.field,
+            "operator": s.operator,
+            "value": s.value,
+            "points": s.points,
+            "active": s.active,
+        }
+        for s in ScoringRule.objects.order_by("position", "pk")
+    ]
+
+
+def export_pipeline() -> dict[str, Any]:
+    pipeline = PipelineSettings.load()
+    return {
+        "sales_ready_score": pipeline.sales_ready_score,
+        "nurture_below_score": pipeline.nurture_below_score,
+        "routing_required_fields": list(pipeline.routing_required_fields),
+    }
+
+
 def playbook_export() -> dict[str, Any]:
     """The set-up as plain data keyed by names: routing's sections, then the registered
     ones; see docs/playbook.md."""
-    now = timezone.now()
-    pipeline = PipelineSettings.load()
-    return {
-        "format": FORMAT,
-        "teams": [
-            {"name": t.name, "region": t.region, "timezone": t.timezone}
-            for t in Team.objects.order_by("name")
-        ],
-        "skills": [
-            {"name": s.name, "description": s.description} for s in Skill.objects.order_by("name")
-        ],
-        "holiday_calendars": [
-            {
-                "name": c.name,
-                "holidays": [
-                    {"date": h.date.isoformat(), "name": h.name}
-                    for h in sorted(c.holidays.all(), key=lambda h: h.date)
-                ],
-            }
-            for c in HolidayCalendar.objects.prefetch_related("holidays").order_by("name")
-        ],
-        "reps": _export_reps(now),
-        "pools": [
-            {
-                "name": p.name,
-                "team": p.team.name if p.team else None,
-                "method": p.method,
-                "active": p.active,
-                "settings": sorted_json(p.settings),
-                "members": [
-                    {"rep": m.rep.user.get_username(), "weight": m.weight}
-                    for m in sorted(p.members.all(), key=lambda m: (m.position, m.pk))
-                ],
-            }
-            for p in Pool.objects.select_related("team")
-            .prefetch_related("members__rep__user")
-            .order_by("name")
-        ],
-        "territories": [
-            {
-                "name": t.name,
-                "parent": t.parent.name if t.parent else None,
-                "pool": t.pool.name if t.pool else None,
-                "active": t.active,
-                "countries": list(t.countries),
-                "states": list(t.states),
-                "postal_prefixes": list(t.postal_prefixes),
-                "postal_ranges": [list(r) for r in t.postal_ranges],
-            }
-            for t in Territory.objects.select_related("parent", "pool").order_by("name")
-        ],
-        "rules": _export_rules(),
-        "scoring_rules": [
-            {
-                "name": s.name,
-                "field": s.field,
-                "operator": s.operator,
-                "value": s.value,
-                "points": s.points,
-                "active": s.active,
-            }
-            for s in ScoringRule.objects.order_by("position", "pk")
-        ],
-        "pipeline": {
-            "sales_ready_score": pipeline.sales_ready_score,
-            "nurture_below_score": pipeline.nurture_below_score,
-            "routing_required_fields": list(pipeline.routing_required_fields),
-        },
-        **{section.name: section.export() for section in extra_sections()},
-    }
+    return {"format": FORMAT, **{section.name: section.export() for section in sections()}}
 
 
 def playbook_dump(data: Mapping[str, Any]) -> str:

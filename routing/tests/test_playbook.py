@@ -225,3 +225,67 @@ def test_the_example_in_the_docs_imports():
     report = playbook_import(playbook_load(example))
     assert report.ok, report.errors
     assert Rule.objects.get(ruleset__version=report.version).action_pool.name == "EMEA RR"
+
+
+def test_every_error_of_a_file_is_reported_in_one_run(setup):
+    """An entry with a field missing or unknown is still checked field by field, and a
+    rule's condition, action and fallback are checked apart: fixing the errors reported
+    never brings up new ones."""
+    data = playbook_export()
+    data["teams"].append({"region": "APAC", "timezone": "Mars/Olympus"})
+    data["pools"].append({"name": "X", "colour": "red", "team": "Nope", "members": [{"rep": 1}]})
+    data["reps"].append({"username": "zoe", "skills": ["knitting"], "tier": "gold"})
+    data["reps"][0]["working_hours"] = [
+        {"weekday": 0, "start": "18:00", "end": "09:00"},
+        {"weekday": 1, "start": "12:00", "end": "10:00"},
+    ]
+    data["rules"].append(
+        {"name": "R", "action": "pool", "condition": {"x": 1}, "fallback": "pool", "y": 2}
+    )
+
+    report = playbook_import(data)
+
+    assert report.errors == [
+        "teams[2].name: is required.",
+        "teams[2].timezone: 'Mars/Olympus' is not an IANA time zone (e.g. Europe/Paris).",
+        "reps[0] 'anna'.working_hours: Monday 18:00-09:00: the end must be after the start.",
+        "reps[0] 'anna'.working_hours: Tuesday 12:00-10:00: the end must be after the start.",
+        "reps[2] 'zoe'.team: is required.",
+        "reps[2] 'zoe'.skills[0]: unknown skill 'knitting'.",
+        "reps[2] 'zoe'.tier: “gold” value must be an integer.",
+        "pools[1] 'X'.colour: unknown field.",
+        "pools[1] 'X'.members[0]: unknown rep 1.",
+        "pools[1] 'X'.team: unknown team 'Nope'.",
+        "rules[2] 'R'.y: unknown field.",
+        "rules[2].condition: Expected all, any, not, or a comparison with field, op and value.",
+        "rules[2].action: Action 'pool' needs a target.",
+        "rules[2].fallback: Fallback 'pool' needs a pool.",
+    ]
+    assert not Team.objects.filter(region="APAC").exists()
+
+
+def test_a_score_written_as_text_is_an_error_not_a_crash(setup):
+    data = playbook_export()
+    data["pipeline"]["sales_ready_score"] = "high"
+
+    report = playbook_import(data)
+
+    assert report.errors == ["pipeline.sales_ready_score: “high” value must be an integer."]
+
+
+def test_routings_own_sections_are_registered_first_and_cannot_be_replaced():
+    from routing.playbook import Section, register_section
+    from routing.playbook.base import SECTIONS, sections
+
+    names = [s.name for s in sections()]
+    assert tuple(names[: len(SECTIONS)]) == SECTIONS
+    assert names[len(SECTIONS) :] == [
+        "business_calendars",
+        "sla_policies",
+        "webhooks",
+        "slack_webhooks",
+    ]
+    impostor = Section(name="teams", export=list, check=lambda *a: [], write=lambda *a: None)
+    with pytest.raises(ValueError, match="one of routing's own"):
+        register_section(impostor)
+    assert sections()[0].check is not impostor.check

@@ -178,6 +178,42 @@ def test_invalid_email_is_refused_next_to_the_field_with_values_kept_and_nothing
     assert LeadEvent.objects.count() == 0
 
 
+def test_a_missing_required_field_and_a_bad_email_are_reported_together(client):
+    WebFormFactory(
+        slug="contact", fields=["email", "company", "country"], required_fields=["company"]
+    )
+
+    response = client.post("/f/contact/", {"email": "ana@", "company": "", "country": "Atlantis"})
+
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert field_errors(html, "company") == ["This field is required."]
+    assert field_errors(html, "email") == ["Enter a valid email address."]
+    assert field_errors(html, "country")
+    assert Lead.objects.count() == 0
+
+
+def test_a_missing_required_field_and_no_way_to_reach_the_person_are_reported_together(client):
+    WebFormFactory(
+        slug="contact", fields=["email", "phone", "company"], required_fields=["company"]
+    )
+
+    response = client.post("/f/contact/", {"email": "", "company": ""})
+
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert field_errors(html, "company") == ["This field is required."]
+    assert field_errors(html, "email") == ["Give an email address or a phone number."]
+
+
+def test_a_required_email_left_empty_is_not_also_asked_for_a_phone(client):
+    WebFormFactory(slug="contact", fields=["email", "company"], required_fields=["email"])
+
+    response = client.post("/f/contact/", {"email": "", "company": "Initech"})
+
+    assert field_errors(response.content.decode(), "email") == ["This field is required."]
+
+
 def test_form_without_email_needs_a_phone_and_says_so_at_the_top(client):
     WebFormFactory(slug="contact", fields=["phone", "company"], required_fields=[])
 
@@ -511,6 +547,32 @@ def test_submit_enforces_the_forms_required_fields(client):
     assert response.status_code == 400
     assert response.json() == {"errors": {"company": ["This field is required."]}}
     assert Lead.objects.count() == 0
+
+
+def test_submit_answers_a_missing_required_field_and_a_bad_email_together(client):
+    WebFormFactory(slug="contact", required_fields=["email", "company"])
+
+    response = submit(client, {"email": "ana@", "company": " "})
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "errors": {
+            "company": ["This field is required."],
+            "email": ["Enter a valid email address."],
+        }
+    }
+    assert Lead.objects.count() == 0
+
+
+def test_a_browser_posting_to_submit_sees_every_error_on_the_page(client):
+    WebFormFactory(slug="contact", required_fields=["email", "company"])
+
+    response = submit(client, {"email": "ana@", "company": ""}, Accept="text/html")
+
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert field_errors(html, "company") == ["This field is required."]
+    assert field_errors(html, "email") == ["Enter a valid email address."]
 
 
 def test_submit_completes_a_partial_lead_started_on_the_other_site(client, webform):
