@@ -1,7 +1,9 @@
 """RevOps edit teams, reps (with their working hours and time off), skills and holiday
-calendars here. The inline formsets refuse overlapping intervals with the same checks the
-services use."""
+calendars here. Teams and reps are written through ``reps.services``, their working hours
+and time off too; the inline formsets refuse overlapping intervals with the same checks the
+services use, so that a refusal is a form error."""
 
+from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
@@ -21,6 +23,17 @@ from reps.models import (
     WorkingHours,
     check_time_off,
     check_working_hours,
+)
+from reps.services import (
+    REP_FIELDS,
+    rep_create,
+    rep_set_presence,
+    rep_update,
+    team_create,
+    team_update,
+    time_off_add,
+    time_off_remove,
+    working_hours_set,
 )
 
 
@@ -149,6 +162,14 @@ class TeamAdmin(admin.ModelAdmin):
     def rep_count(self, team: Team) -> int:
         return team.rep_count
 
+    def save_model(self, request: HttpRequest, obj: Team, form: forms.ModelForm, change: bool):
+        fields = {name: form.cleaned_data[name] for name in ("name", "region", "timezone")}
+        if change:
+            team_update(team=obj, **fields)
+        else:
+            obj.pk = team_create(**fields).pk
+            obj._state.adding = False
+
 
 @admin.register(Rep)
 class RepAdmin(admin.ModelAdmin):
@@ -181,10 +202,54 @@ class RepAdmin(admin.ModelAdmin):
     readonly_fields = ["presence_changed_at"]
     inlines = [WorkingHoursInline, TimeOffInline]
 
-    def save_model(self, request: HttpRequest, obj: Rep, form, change: bool) -> None:
-        if "presence" in form.changed_data:
-            obj.presence_changed_at = timezone.now()
-        super().save_model(request, obj, form, change)
+    def get_readonly_fields(self, request: HttpRequest, obj: Rep | None = None) -> list[str]:
+        # A rep row is its user's for good: the services never move it to another user.
+        return [*self.readonly_fields, *(["user"] if obj is not None else [])]
+
+    def save_model(self, request: HttpRequest, obj: Rep, form: forms.ModelForm, change: bool):
+        data = form.cleaned_data
+        if change:
+            # The form has already put the new values on ``obj``; the services compare
+            # with what is stored.
+            obj.presence = form.initial["presence"]
+            rep_update(rep=obj, **{f: data[f] for f in form.changed_data if f in REP_FIELDS})
+        else:
+            fields = {f: data[f] for f in REP_FIELDS - {"team"} if f in data}
+            rep = rep_create(user=data["user"], team=data["team"], **fields)
+            obj.pk, obj.presence = rep.pk, rep.presence
+            obj._state.adding = False
+        rep_set_presence(rep=obj, presence=data["presence"], actor=request.user)
+
+    def save_related(
+        self, request: HttpRequest, form: forms.ModelForm, formsets: list, change: bool
+    ) -> None:
+        rep = form.instance
+        rep_update(rep=rep, skills=[skill.name for skill in form.cleaned_data["skills"]])
+        for formset in formsets:
+            # Unsaved: fills new/changed/deleted_objects, which the history message reads.
+            formset.save(commit=False)
+            if formset.model is WorkingHours:
+                working_hours_set(
+                    rep=rep,
+                    intervals=[
+                        (f.cleaned_data["weekday"], f.cleaned_data["start"], f.cleaned_data["end"])
+                        for f in _kept_forms(formset)
+                    ],
+                )
+            elif formset.model is TimeOff:
+                # A changed period is taken off and added again, so that the overlap check
+                # sees the rep's other periods as they will be.
+                changed = [time_off for time_off, _fields in formset.changed_objects]
+                for time_off in [*formset.deleted_objects, *changed]:
+                    time_off_remove(time_off=time_off, actor=request.user)
+                for time_off in [*changed, *formset.new_objects]:
+                    time_off_add(
+                        rep=rep,
+                        start=time_off.start,
+                        end=time_off.end,
+                        reason=time_off.reason,
+                        actor=request.user,
+                    )
 
     @admin.display(description="Name", ordering="user__last_name")
     def full_name(self, rep: Rep) -> str:

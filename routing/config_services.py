@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, ProtectedError
 
+from leadhub.db import rows_replace
 from routing import engine
 from routing.models import Pool, PoolMember, Rule, RuleSet, Territory
 from routing.selectors import pool_settings_from
@@ -105,9 +106,10 @@ def _delete(instance: Any) -> None:
         raise ValidationError(f"{instance} is still used by: {users}.") from None
 
 
-def _check_parent(territory: Territory) -> None:
+def check_territory_parent(*, territory: Territory, parent: Territory | None) -> None:
+    """Refuse a ``parent`` that would make ``territory`` its own ancestor: the engine drops
+    every territory of a cycle."""
     seen = {territory.pk}
-    parent = territory.parent
     while parent is not None:
         if parent.pk in seen:
             raise ValidationError({"parent": "A territory cannot be its own ancestor."})
@@ -123,7 +125,7 @@ def territory_save(*, territory: Territory | None = None, **fields: Any) -> Terr
     for name, value in fields.items():
         setattr(territory, name, value)
     if territory.pk is not None:
-        _check_parent(territory)
+        check_territory_parent(territory=territory, parent=territory.parent)
     _save(territory)
     return territory
 
@@ -150,12 +152,16 @@ def pool_save(
         rep_ids = [m.rep_id for m in members]
         if len(set(rep_ids)) != len(rep_ids):
             raise ValidationError({"members": "A rep is listed twice."})
-        pool.members.all().delete()
-        PoolMember.objects.bulk_create(
-            PoolMember(pool=pool, rep_id=m.rep_id, position=i, weight=m.weight)
-            for i, m in enumerate(members)
+        rows_replace(
+            pool.members.all(),
+            (
+                PoolMember(pool=pool, rep_id=m.rep_id, position=i, weight=m.weight)
+                for i, m in enumerate(members)
+            ),
+            key=lambda row: row.rep_id,
+            fields=["position", "weight"],
         )
-        routing_changed()  # bulk_create sends no post_save
+        routing_changed()
     return pool
 
 
@@ -163,7 +169,9 @@ def pool_delete(*, pool: Pool) -> None:
     _delete(pool)
 
 
-def _check_draft_rule(rule: Rule) -> None:
+def check_draft_rule(rule: Rule) -> None:
+    """What ``draft_rule_save`` refuses in this rule, as a ValidationError naming the field
+    (``condition``, ``action`` or ``fallback``)."""
     target = rule.action_pool_id if rule.action == Rule.Action.POOL else rule.action_rep_id
     if rule.action not in (Rule.Action.POOL, Rule.Action.REP) and (
         rule.action_pool_id or rule.action_rep_id
@@ -195,7 +203,7 @@ def draft_rule_save(*, rule: Rule | None = None, actor: Any = None, **fields: An
         raise ValidationError("Only the draft's rules can be changed.")
     for name, value in fields.items():
         setattr(rule, name, value)
-    _check_draft_rule(rule)
+    check_draft_rule(rule)
     _save(rule)
     return rule
 
@@ -210,10 +218,15 @@ def draft_rule_delete(*, rule: Rule) -> None:
 def draft_rules_replace(*, rules: Iterable[Mapping[str, Any]], actor: Any = None) -> RuleSet:
     """Replace every rule of the draft with ``rules`` (field dicts), in order."""
     draft = ruleset_draft(actor=actor)
-    draft.rules.all().delete()
+    wanted = []
     for position, fields in enumerate(rules):
         _check_fields(fields, RULE_FIELDS - {"position"}, "draft_rules_replace")
         rule = Rule(ruleset=draft, position=position, **fields)
-        _check_draft_rule(rule)
-        _save(rule)
+        check_draft_rule(rule)
+        rule.full_clean()
+        wanted.append(rule)
+    # Rule by rule, so that re-importing the same rules changes (and records) nothing.
+    rows_replace(
+        draft.rules.all(), wanted, key=lambda rule: rule.position, fields=sorted(RULE_FIELDS)
+    )
     return draft

@@ -9,7 +9,6 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 
 from leadhub.leads.models import Lead, LeadStatus
-from routing.admin import RoutedLeadAdmin
 from routing.engine import RuleError, parse_condition
 from sla.models import (
     BusinessCalendar,
@@ -237,12 +236,9 @@ class SlaClockInline(admin.TabularInline):
         return super().get_queryset(request).select_related("rep__user", "policy")
 
 
-class SlaLeadAdmin(RoutedLeadAdmin):
-    """The lead page with its SLA clocks under the routing decisions."""
+class SlaLeadAdminMixin:
+    """For a ``ModelAdmin`` of ``Lead``: its SLA clocks under the lead's other inlines.
+    Composed into the one LeadAdmin by ``leadhub.admin``."""
 
     def get_inlines(self, request: HttpRequest, obj: Lead | None) -> list:
         return [] if obj is None else [*super().get_inlines(request, obj), SlaClockInline]
-
-
-admin.site.unregister(Lead)
-admin.site.register(Lead, SlaLeadAdmin)

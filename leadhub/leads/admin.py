@@ -259,8 +259,11 @@ LEAD_READONLY_FIELDS = [
 ]
 
 
-@admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
+    """The lead's own pages. Not registered here: the apps above add their parts (routing's
+    decisions, the SLA clocks) and the composition root, ``leadhub.admin``, registers the
+    one LeadAdmin built from them all."""
+
     form = LeadAdminForm
     inlines = [LeadEventInline]
     list_display = [
@@ -481,9 +484,25 @@ class AccountAdmin(admin.ModelAdmin):
         return account.lead_count
 
     def save_model(self, request: HttpRequest, obj: Account, form: Any, change: bool) -> None:
-        # Sets name_key, which company-name matching reads. Domains come from the inline,
-        # whose form has already normalised them and refused ones another account holds.
+        # Sets name_key, which company-name matching reads.
         account_save(account=obj)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: list, change: bool) -> None:
+        # The domains are the inline's rows, already normalised by its form, which refused
+        # the ones another account holds; account_save replaces the account's set with them.
+        form.save_m2m()
+        for formset in formsets:
+            if formset.model is not AccountDomain:
+                self.save_formset(request, form, formset, change)
+                continue
+            # Unsaved: fills new/changed/deleted_objects, which the history message reads.
+            formset.save(commit=False)
+            domains = [
+                f.cleaned_data["domain"]
+                for f in formset.forms
+                if f.cleaned_data.get("domain") and not f.cleaned_data.get("DELETE")
+            ]
+            account_save(account=form.instance, domains=domains)
 
 
 # --- Intake -----------------------------------------------------------------------------

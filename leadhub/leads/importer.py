@@ -11,7 +11,8 @@ in a savepoint, so that only that row is lost and the transaction stays usable).
 
 Dedupe follows ``services.lead_capture`` row for row: a row whose email (any case) or
 phone belongs to an open lead, or to an earlier row of the same file, creates no lead but
-a ``resubmitted`` event on that lead and fills its blank fields.
+a ``resubmitted`` event on that lead, fills its blank fields and re-scores it
+(``services.lead_resubmission_apply``, the path ``lead_capture`` takes).
 """
 
 import codecs
@@ -34,7 +35,7 @@ from leadhub.leads.intake import LEAD_FIELDS, LeadDataError, clean_lead_data
 from leadhub.leads.models import OPEN_STATUSES, Lead, LeadEvent
 from leadhub.leads.normalize import normalize_signal
 from leadhub.leads.pipeline import pipeline_context, prepare
-from leadhub.leads.services import _fill_blanks, lead_capture
+from leadhub.leads.services import lead_capture, lead_resubmission_apply, lead_values
 from leadhub.leads.signals import announce_captured
 
 logger = logging.getLogger(__name__)
@@ -609,23 +610,31 @@ def _store(rows: list[_Row], *, actor) -> tuple[int, int]:
             target.phone = by_phone[phone] = phone
         resubmissions.append((row, target, fill))
 
-    prepared = []
-    if new:
-        ctx = pipeline_context([t.row.data for t in new])
-        prepared = [prepare(t.row.data, ctx) for t in new]
-        for target, p in zip(new, prepared, strict=True):
-            target.lead = Lead(**p.fields, account=p.account, channel=CHANNEL)
-    # Fill blanks in file order, before the insert: a later row of the file for a lead this
-    # chunk creates fills the unsaved lead, exactly as if the first row had been stored.
+    # One pipeline context for the chunk: the new rows, and the leads rows resubmit to with
+    # what the rows may fill in, which a resubmission is re-scored on.
+    stored = {t.lead.pk: t.lead for _row, t, _fill in resubmissions if t.lead is not None}
+    ctx = pipeline_context(
+        [
+            *(t.row.data for t in new),
+            *(lead_values(lead) for lead in stored.values()),
+            *(fill for _row, _target, fill in resubmissions),
+        ]
+    )
+    prepared = [prepare(t.row.data, ctx) for t in new]
+    for target, p in zip(new, prepared, strict=True):
+        target.lead = Lead(**p.fields, account=p.account, channel=CHANNEL)
+    # Resubmit in file order, before the insert, as ``lead_capture`` does: fill blanks and
+    # re-score. A later row of the file for a lead this chunk creates fills the unsaved
+    # lead, exactly as if the first row had been stored.
     changed: dict[int, Lead] = {}
     changed_fields: set[str] = set()
-    filled_by_row = []
+    applied_by_row = []
     for _row, target, fill in resubmissions:
-        filled = _fill_blanks(target.lead, fill)
-        filled_by_row.append(filled)
-        if filled and target.lead.pk is not None:
+        applied = lead_resubmission_apply(lead=target.lead, data=fill, ctx=ctx)
+        applied_by_row.append(applied)
+        if applied.filled and target.lead.pk is not None:
             changed[target.lead.pk] = target.lead
-            changed_fields.update(filled)
+            changed_fields.update(applied.fields)
     Lead.objects.bulk_create([t.lead for t in new])
     if changed:
         now = timezone.now()
@@ -647,9 +656,14 @@ def _store(rows: list[_Row], *, actor) -> tuple[int, int]:
             lead=target.lead,
             kind=LeadEvent.Kind.RESUBMITTED,
             actor=actor,
-            data={"channel": CHANNEL, "filled": filled, "source": fill.get("source", "")},
+            data={
+                "channel": CHANNEL,
+                "filled": applied.filled,
+                "source": fill.get("source", ""),
+                **applied.event,
+            },
         )
-        for (_row, target, fill), filled in zip(resubmissions, filled_by_row, strict=True)
+        for (_row, target, fill), applied in zip(resubmissions, applied_by_row, strict=True)
     ]
     LeadEvent.objects.bulk_create(events)
     announce_captured([t.lead.pk for t in new])

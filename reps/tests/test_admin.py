@@ -9,6 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from reps import admin as reps_admin
+from reps import services
 from reps.models import Holiday, HolidayCalendar, Rep, Skill, Team, TimeOff, WorkingHours
 from reps.tests.factories import (
     HolidayFactory,
@@ -16,6 +18,7 @@ from reps.tests.factories import (
     SkillFactory,
     TeamFactory,
     TimeOffFactory,
+    UserFactory,
     WorkingHoursFactory,
 )
 
@@ -189,3 +192,132 @@ def test_rep_list_filters_by_presence(admin_client):
     response = admin_client.get(admin_url(Rep, "changelist"), {"presence__exact": "away"})
 
     assert list(response.context["cl"].result_list) == [away]
+
+
+REPS_SERVICES = (
+    "rep_create",
+    "rep_update",
+    "rep_set_presence",
+    "working_hours_set",
+    "time_off_add",
+    "time_off_remove",
+    "team_create",
+    "team_update",
+)
+
+
+@pytest.fixture
+def service_calls(monkeypatch) -> list[tuple[str, dict]]:
+    """The reps services the admin calls, in order, with their keyword arguments."""
+    calls: list[tuple[str, dict]] = []
+
+    def spy_on(name: str):
+        real = getattr(services, name)
+
+        def spy(**kwargs):
+            calls.append((name, kwargs))
+            return real(**kwargs)
+
+        return spy
+
+    for name in REPS_SERVICES:
+        monkeypatch.setattr(reps_admin, name, spy_on(name))
+    return calls
+
+
+def test_the_rep_page_writes_the_rep_its_presence_and_schedule_through_the_services(
+    admin_client, admin_user, service_calls
+):
+    rep = RepFactory(presence="available")
+    rep.skills.add(SkillFactory(name="spanish"))
+    data = rep_form(
+        rep,
+        [("0", "08:00", "12:00")],
+        [("2026-12-21 00:00:00", "2026-12-28 00:00:00")],
+    )
+    data["weight"] = "3"
+
+    response = admin_client.post(admin_url(Rep, "change", rep.pk), data)
+
+    assert response.status_code == 302
+    calls = dict(service_calls)
+    assert set(calls) == {
+        "rep_update",
+        "rep_set_presence",
+        "working_hours_set",
+        "time_off_add",
+    }
+    assert (calls["rep_set_presence"]["presence"], calls["rep_set_presence"]["actor"]) == (
+        "away",
+        admin_user,
+    )
+    assert calls["time_off_add"]["actor"] == admin_user
+    rep.refresh_from_db()
+    assert (rep.presence, rep.weight) == ("away", 3)
+    assert list(rep.skills.all()) == []
+    assert rep.working_hours.count() == 1 and rep.time_off.count() == 1
+
+
+def test_changed_and_removed_time_off_is_taken_off_and_added_again_by_the_services(
+    admin_client, service_calls
+):
+    rep = RepFactory()
+    start = timezone.now().replace(microsecond=0) + timedelta(days=7)
+    moved = TimeOffFactory(rep=rep, start=start, end=start + timedelta(days=2))
+    later = start + timedelta(days=5)
+    dropped = TimeOffFactory(rep=rep, start=later, end=later + timedelta(days=1))
+    data = rep_form(rep, [])
+    rows = [
+        (moved, start + timedelta(days=1), start + timedelta(days=3), ""),
+        (dropped, dropped.start, dropped.end, "on"),
+    ]
+    data |= {"time_off-TOTAL_FORMS": "2", "time_off-INITIAL_FORMS": "2"}
+    for n, (time_off, new_start, new_end, delete) in enumerate(rows):
+        local_start, local_end = timezone.localtime(new_start), timezone.localtime(new_end)
+        data |= {
+            f"time_off-{n}-id": str(time_off.pk),
+            f"time_off-{n}-rep": str(rep.pk),
+            f"time_off-{n}-start_0": f"{local_start:%Y-%m-%d}",
+            f"time_off-{n}-start_1": f"{local_start:%H:%M:%S}",
+            f"time_off-{n}-end_0": f"{local_end:%Y-%m-%d}",
+            f"time_off-{n}-end_1": f"{local_end:%H:%M:%S}",
+            f"time_off-{n}-reason": "Vacation",
+        }
+        if delete:
+            data[f"time_off-{n}-DELETE"] = "on"
+
+    response = admin_client.post(admin_url(Rep, "change", rep.pk), data)
+
+    assert response.status_code == 302
+    names = [name for name, _ in service_calls]
+    assert names.count("time_off_remove") == 2 and names.count("time_off_add") == 1
+    assert list(rep.time_off.values_list("start", "end")) == [
+        (start + timedelta(days=1), start + timedelta(days=3))
+    ]
+
+
+def test_a_rep_added_in_the_admin_is_created_by_rep_create(admin_client, service_calls):
+    team = TeamFactory()
+    user = UserFactory(username="newrep")
+    data = rep_form(Rep(user=user, team=team, timezone="Europe/Paris"), [])
+
+    response = admin_client.post(admin_url(Rep, "add"), data)
+
+    assert response.status_code == 302
+    assert [name for name, _ in service_calls][:1] == ["rep_create"]
+    rep = Rep.objects.get(user=user)
+    assert (rep.team, rep.timezone, rep.presence) == (team, "Europe/Paris", "away")
+
+
+def test_teams_are_written_through_team_create_and_team_update(admin_client, service_calls):
+    data = {"name": "EMEA", "region": "EMEA", "timezone": "Europe/Berlin"}
+    assert admin_client.post(admin_url(Team, "add"), data).status_code == 302
+    team = Team.objects.get(name="EMEA")
+    data["timezone"] = "Not/AZone"
+    response = admin_client.post(admin_url(Team, "change", team.pk), data)
+    assert response.status_code == 200 and "timezone" in response.context["adminform"].form.errors
+    data["timezone"] = "Europe/Paris"
+    assert admin_client.post(admin_url(Team, "change", team.pk), data).status_code == 302
+    team.refresh_from_db()
+    assert team.timezone == "Europe/Paris"
+    assert [name for name, _ in service_calls] == ["team_create", "team_update"]

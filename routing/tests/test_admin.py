@@ -10,6 +10,8 @@ from leadhub.leads.models import Lead
 from leadhub.leads.tests.factories import LeadFactory
 from leadhub.leads.tests.test_admin import admin_url, form_data
 from reps.tests.factories import RepFactory, TeamFactory, UserFactory
+from routing.admin import territories
+from routing.config_services import territory_save
 from routing.models import (
     Decision,
     Pool,
@@ -321,3 +323,110 @@ def test_territory_admin_lists_and_filters(admin_client, pool):
         admin_url(Territory, "changelist"), {"parent__id__exact": parent.pk}
     )
     assert [t.name for t in response.context["cl"].result_list] == ["Bavaria"]
+
+
+def territory_form(territory: Territory, **changes) -> dict:
+    data = {
+        "name": territory.name,
+        "parent": str(territory.parent_id or ""),
+        "pool": str(territory.pool_id or ""),
+        "countries": json.dumps(territory.countries),
+        "states": json.dumps(territory.states),
+        "postal_prefixes": json.dumps(territory.postal_prefixes),
+        "postal_ranges": json.dumps(territory.postal_ranges),
+        "active": "on",
+    }
+    return {**data, **changes}
+
+
+def test_a_territory_made_its_own_ancestor_is_a_form_error_on_parent_and_not_saved(admin_client):
+    europe = TerritoryFactory(name="Europe", countries=["DE"])
+    dach = TerritoryFactory(name="DACH", parent=europe, countries=["DE"])
+    url = admin_url(Territory, "change", europe.pk)
+
+    response = admin_client.post(url, territory_form(europe, parent=str(dach.pk)))
+
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert form.errors["parent"] == ["A territory cannot be its own ancestor."]
+    europe.refresh_from_db()
+    assert europe.parent is None
+
+
+def test_territories_are_added_and_changed_through_territory_save(admin_client, monkeypatch, pool):
+    calls = []
+
+    def spy(**kwargs):
+        calls.append(kwargs["territory"].name)
+        return territory_save(**kwargs)
+
+    monkeypatch.setattr(territories, "territory_save", spy)
+    europe = TerritoryFactory(name="Europe")
+    add = territory_form(Territory(name="DACH", parent=europe), countries='["DE", "AT"]')
+
+    assert admin_client.post(admin_url(Territory, "add"), add).status_code == 302
+    dach = Territory.objects.get(name="DACH")
+    assert (dach.parent, dach.countries) == (europe, ["DE", "AT"])
+    change = territory_form(dach, pool=str(pool.pk))
+    assert admin_client.post(admin_url(Territory, "change", dach.pk), change).status_code == 302
+    dach.refresh_from_db()
+    assert dach.pool == pool
+    assert calls == ["DACH", "DACH"]
+
+
+def test_pool_settings_that_are_not_an_object_get_the_services_own_message(admin_client, pool):
+    url = admin_url(Pool, "change", pool.pk)
+    data = form_data(admin_client.get(url))
+    data["settings"] = json.dumps(["check_hours"])
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors["settings"]
+    # The words of routing.config_services.check_pool_settings, which the API shows too.
+    assert errors == ["Must be an object of method settings."]
+
+
+def test_pool_members_are_saved_by_pool_save_in_the_order_of_their_positions(admin_client, pool):
+    url = admin_url(Pool, "change", pool.pk)
+    data = form_data(admin_client.get(url))
+    data["settings"] = "{}"
+    ada, bea = pool.members.order_by("position")
+    data["members-0-position"], data["members-1-position"] = "10", "5"
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 302
+    # pool_save numbers the rotation from 0, in the order the positions give.
+    assert list(pool.members.values_list("rep_id", "position")) == [
+        (bea.rep_id, 0),
+        (ada.rep_id, 1),
+    ]
+
+
+def test_a_rule_that_gives_a_pool_to_an_action_without_one_is_a_form_error(admin_client, pool):
+    draft = ruleset_draft()
+    url = admin_url(RuleSet, "change", draft.pk)
+    data = form_data(admin_client.get(url))
+    data.update(
+        {
+            "rules-TOTAL_FORMS": "1",
+            "rules-0-position": "1",
+            "rules-0-name": "Triage all",
+            "rules-0-enabled": "on",
+            "rules-0-condition": "{}",
+            "rules-0-action": "triage",
+            "rules-0-action_pool": str(pool.pk),
+            "rules-0-fallback": "triage",
+        }
+    )
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 200
+    errors = response.context["inline_admin_formsets"][0].formset.forms[0].errors
+    assert errors["action"] == ["Action 'triage' takes no pool or rep."]
+    assert not draft.rules.exists()
+    data["rules-0-action_pool"] = ""
+    assert admin_client.post(url, data).status_code == 302
+    assert list(draft.rules.values_list("name", "action")) == [("Triage all", "triage")]

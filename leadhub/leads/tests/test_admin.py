@@ -10,6 +10,7 @@ from django.forms import MultiWidget
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from leadhub.leads import admin as leads_admin
 from leadhub.leads.models import (
     Account,
     AccountDomain,
@@ -411,6 +412,27 @@ def test_account_saved_in_the_admin_gets_its_name_key_and_normalised_domains(adm
     assert response.status_code == 302
     account = Account.objects.get()
     assert account.name_key == "globex"
+    assert list(account.domains.values_list("domain", flat=True)) == ["globex.com"]
+
+
+def test_account_domains_are_replaced_through_account_save(admin_client, monkeypatch):
+    account = account_save(account=Account(name="Globex"), domains=["globex.com", "globex.io"])
+    saved = []
+
+    def spy(**kwargs):
+        saved.append(kwargs.get("domains"))
+        return account_save(**kwargs)
+
+    monkeypatch.setattr(leads_admin, "account_save", spy)
+    url = admin_url(Account, "change", account.pk)
+    data = form_data(admin_client.get(url))
+    kept, dropped = sorted(k for k in data if k.endswith("-domain"))
+    data[dropped.replace("-domain", "-DELETE")] = "on"
+    data[kept] = "WWW.Globex.COM"
+
+    assert admin_client.post(url, data).status_code == 302
+
+    assert saved == [None, ["globex.com"]]
     assert list(account.domains.values_list("domain", flat=True)) == ["globex.com"]
 
 

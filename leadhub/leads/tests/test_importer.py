@@ -23,9 +23,9 @@ from leadhub.leads.importer import (
     open_csv,
 )
 from leadhub.leads.intake import LEAD_FIELDS
-from leadhub.leads.models import Lead, LeadEvent
+from leadhub.leads.models import Lead, LeadEvent, PipelineSettings
 from leadhub.leads.services import lead_capture, lead_transition
-from leadhub.leads.tests.factories import LeadFactory
+from leadhub.leads.tests.factories import LeadFactory, ScoringRuleFactory
 from reps.tests.factories import UserFactory
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "import.md"
@@ -340,6 +340,7 @@ def test_two_rows_for_one_person_in_a_file_make_one_lead_and_a_resubmission():
         "channel": "import",
         "filled": ["country", "phone"],
         "source": "fair",
+        "score": {"total": 0, "band": "standard", "rules": []},
     }
 
 
@@ -358,10 +359,56 @@ def test_a_row_for_an_open_lead_resubmits_it_and_fills_only_blanks():
     existing.refresh_from_db()
     assert (existing.title, existing.city) == ("CTO", "Paris")
     event = existing.events.get()
-    assert (event.kind, event.data) == (
-        "resubmitted",
-        {"channel": "import", "filled": ["city"], "source": ""},
-    )
+    assert event.kind == "resubmitted"
+    assert {k: event.data[k] for k in ("channel", "filled", "source")} == {
+        "channel": "import",
+        "filled": ["city"],
+        "source": "",
+    }
+    assert event.data["score"] == {"total": 0, "band": "standard", "rules": []}
+
+
+def rewarding_titles() -> None:
+    settings = PipelineSettings.load()
+    settings.sales_ready_score, settings.nurture_below_score = 50, 10
+    settings.save()
+    ScoringRuleFactory(field="employees", operator="gte", value="1000", points=20)
+    ScoringRuleFactory(field="title", operator="contains", value="VP", points=40)
+
+
+@pytest.mark.django_db
+def test_an_imported_row_that_fills_a_rewarded_title_rescores_the_open_lead_as_capture_does():
+    rewarding_titles()
+    lead = lead_capture(
+        data={"email": "ana@initech.com", "employees": 5000, "country": "US"}, channel="api"
+    ).lead
+    assert (lead.score, lead.score_band) == (20, "standard")
+
+    report = run(csv_of("email,title", "ana@initech.com,VP Sales"))
+
+    assert (report.imported, report.duplicates) == (0, 1)
+    lead.refresh_from_db()
+    assert (lead.title, lead.score, lead.score_band) == ("VP Sales", 60, "sales_ready")
+    event = lead.events.get(kind="resubmitted")
+    assert event.data["filled"] == ["title"]
+    assert event.data["changes"] == {
+        "score": ["20", "60"],
+        "score_band": ["standard", "sales_ready"],
+    }
+    assert [r["points"] for r in event.data["score"]["rules"]] == [20, 40]
+
+
+@pytest.mark.django_db
+def test_a_later_row_of_the_file_that_fills_a_rewarded_title_rescores_the_new_lead():
+    rewarding_titles()
+
+    run(csv_of("email,employees,title,country", "ana@x.com,5000,,US", "ana@x.com,,VP Sales,"))
+
+    lead = Lead.objects.get(email="ana@x.com")
+    assert (lead.title, lead.score, lead.score_band) == ("VP Sales", 60, "sales_ready")
+    captured, resubmitted = lead.events.order_by("pk")
+    assert captured.data["score"]["total"] == 20
+    assert resubmitted.data["changes"]["score"] == ["20", "60"]
 
 
 @pytest.mark.django_db
@@ -509,9 +556,10 @@ def test_rows_are_stored_chunk_by_chunk_while_the_file_is_still_being_read():
 
 
 # A chunk's queries: savepoint, dedupe lookup, pipeline context (settings, created on first
-# use, scoring rules, enrichment, account domains), lead insert, blank-filling update,
+# use, scoring rules, enrichment, account domains, account names: the context also covers
+# the leads rows resubmit to, which are re-scored), lead insert, blank-filling update,
 # event insert, release.
-QUERIES_PER_CHUNK = 13
+QUERIES_PER_CHUNK = 14
 
 
 def extra_insert_statements(model, rows: int) -> int:

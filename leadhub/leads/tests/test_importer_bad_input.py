@@ -105,7 +105,7 @@ def test_a_database_error_in_one_row_is_reported_and_the_rest_of_the_chunk_kept(
     chunk is redone row by row, each in a savepoint, and the transaction stays usable."""
     from django.db import DataError
 
-    from leadhub.leads import services
+    from leadhub.leads.services import capture as services
 
     real_insert = services._insert
 
