@@ -36,13 +36,12 @@ def set_up(open_leads: int, history: int) -> object:
     from django.utils import timezone
 
     from leadhub.leads.models import Lead
-    from leadhub.leads.services import lead_capture
+    from leadhub.leads.services import lead_accept, lead_capture
     from reps.load import rep_loads_recount
     from reps.models import Rep, Team
     from routing.models import Pool, PoolMember, Rule
     from routing.services import lead_route, ruleset_draft, ruleset_publish
     from sla.models import SlaPolicy, SlaStep
-    from sla.work import lead_accept
 
     User = get_user_model()
     team = Team.objects.create(name="Inside", region="NA", timezone="America/New_York")
@@ -104,7 +103,7 @@ def set_up(open_leads: int, history: int) -> object:
         lead_id = capture(i, "website")
         lead_route(lead_id=lead_id)
         if i % 3 == 0:
-            lead_accept(lead_id=lead_id, rep=me)
+            lead_accept(lead_id=lead_id, rep_id=me.pk)
     return me
 
 

@@ -22,16 +22,21 @@ from rest_framework.views import APIView
 from leadhub.leads.auth import intake_key_of
 from leadhub.leads.intake import LeadDataError
 from leadhub.leads.models import Lead
-from leadhub.leads.selectors import leads_visible_to
+from leadhub.leads.services import (
+    LeadTransitionError,
+    lead_accept,
+    lead_set_status,
+    lead_touch,
+)
 from reps.models import Rep
-from reps.selectors import rep_of, user_sees_everything
+from reps.selectors import rep_of
+from routing import services as routing
 from routing.models import Decision
 from routing.selectors import (
-    claim_queue_of,
     claim_queues_for,
-    leads_in_claim_queues_of,
-    queue_members,
+    lead_action_refusal,
     queued_leads,
+    user_may_see_lead,
 )
 from sla.models import Notification, SlaClock
 from sla.selectors import notifications_of
@@ -45,15 +50,6 @@ from sla.serializers import (
     TouchSerializer,
 )
 from sla.services import notification_mark_read
-from sla.work import (
-    WorkError,
-    lead_accept,
-    lead_claim,
-    lead_decline,
-    lead_log_touch,
-    lead_release,
-    lead_set_status,
-)
 
 NOT_FOUND = OpenApiResponse(description="No such notification, or not one of yours.")
 
@@ -100,10 +96,12 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 # --- A rep's work on a lead ---------------------------------------------------------------
 #
-# Each action first finds the lead among those the user may see (the leads of their role,
-# plus those waiting in or claimed from a claim queue they work): anything else is a 404,
-# as a missing lead. A lead they see but may not act on is a 403 naming who may. Then the
-# service decides: a refusal of the lead's state is a 409, bad input a 400 naming the field.
+# Who may do what is routing.selectors' answer, the same the pages ask: a lead the user may
+# not see (``user_may_see_lead``) is a 404, as a missing lead; a lead they see but may not
+# act on is a 403 naming who may (``lead_action_refusal``). Then the service of the lead's
+# lifecycle (leadhub.leads) or of routing decides: a refusal of the lead's state is a 409,
+# bad input a 400 naming the field. The SLA clocks and the announcements follow from the
+# layers' signals (sla.receivers).
 
 NO_LEAD = OpenApiResponse(description="No such lead, or not one you may see.")
 NOT_YOURS = OpenApiResponse(description="You see the lead but may not do this to it.")
@@ -111,15 +109,6 @@ REFUSED = OpenApiResponse(
     OpenApiTypes.OBJECT, description='{"detail": why}: the lead\'s state does not allow it.'
 )
 BAD_INPUT = OpenApiResponse(OpenApiTypes.OBJECT, description="{field: [reasons]}")
-
-
-def _lead_for(user, pk: int) -> Lead:
-    visible = leads_visible_to(user).filter(pk=pk).exists() or (
-        leads_in_claim_queues_of(user).filter(pk=pk).exists()
-    )
-    if not visible:
-        raise NotFound()
-    return Lead.objects.get(pk=pk)
 
 
 def _answer(lead_id: int, decision: Decision | None = None) -> Response:
@@ -139,32 +128,33 @@ class _LeadWorkView(APIView):
 
     permission_classes = [PersonAccess]
     input_serializer: type[serializers.Serializer] | None = None
-
-    # The 403's detail when ``may_act`` says no.
-    refusal = ""
-
-    def may_act(self, user, me: Rep | None, lead: Lead) -> bool:
-        """The lead's owner (the status and claim views say otherwise)."""
-        return me is not None and lead.owner_id == me.pk
+    # The action's name in routing.selectors.LEAD_ACTIONS.
+    lead_action = ""
 
     def perform(self, lead: Lead, me: Rep | None, data: dict, actor) -> Decision | None:
+        """Call the service. ``me`` is the user's rep: one for every action but a status
+        change, which RevOps may make without one (``lead_action_refusal`` saw to it)."""
         raise NotImplementedError
 
     def post(self, request, pk: int) -> Response:
-        lead = _lead_for(request.user, pk)
-        me = rep_of(request.user)
-        if not self.may_act(request.user, me, lead):
-            raise PermissionDenied(self.refusal)
+        if not user_may_see_lead(request.user, pk):
+            raise NotFound()
+        lead = Lead.objects.select_related("owner").get(pk=pk)
+        refusal = lead_action_refusal(request.user, lead, self.lead_action)
+        if refusal is not None and refusal.forbidden:
+            raise PermissionDenied(refusal.message)
         data: dict = {}
         if self.input_serializer is not None:
             serializer = self.input_serializer(data=request.data)
             serializer.is_valid(raise_exception=True)
             data = serializer.validated_data
+        if refusal is not None:
+            return Response({"detail": refusal.message}, status=status.HTTP_409_CONFLICT)
         try:
-            decision = self.perform(lead, me, data, request.user)
+            decision = self.perform(lead, rep_of(request.user), data, request.user)
         except LeadDataError as exc:
             raise serializers.ValidationError(exc.errors) from exc
-        except WorkError as exc:
+        except (LeadTransitionError, routing.RoutingError) as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return _answer(lead.pk, decision)
 
@@ -177,18 +167,18 @@ def _work_schema(description: str, request=None, response=LeadWorkSerializer):
 
 
 class LeadAcceptView(_LeadWorkView):
-    refusal = "Only the lead's owner can accept it."
+    lead_action = "accept"
 
     @_work_schema("The owner takes the lead on: it becomes accepted; its accept clock is met.")
     def post(self, request, pk: int) -> Response:
         return super().post(request, pk)
 
     def perform(self, lead, me, data, actor):
-        lead_accept(lead_id=lead.pk, rep=me, actor=actor)
+        lead_accept(lead_id=lead.pk, rep_id=me.pk, actor=actor)
 
 
 class LeadDeclineView(_LeadWorkView):
-    refusal = "Only the lead's owner can decline it."
+    lead_action = "decline"
     input_serializer = DeclineSerializer
 
     @_work_schema(
@@ -201,11 +191,13 @@ class LeadDeclineView(_LeadWorkView):
         return super().post(request, pk)
 
     def perform(self, lead, me, data, actor):
-        return lead_decline(lead_id=lead.pk, rep=me, reason=data["reason"], actor=actor)
+        return routing.lead_decline(
+            lead_id=lead.pk, rep_id=me.pk, reason=data["reason"], actor=actor
+        )
 
 
 class LeadTouchView(_LeadWorkView):
-    refusal = "Only the lead's owner can log a touch."
+    lead_action = "touch"
     input_serializer = TouchSerializer
 
     @_work_schema(
@@ -217,22 +209,12 @@ class LeadTouchView(_LeadWorkView):
         return super().post(request, pk)
 
     def perform(self, lead, me, data, actor):
-        lead_log_touch(lead_id=lead.pk, rep=me, kind=data["kind"], note=data["note"], actor=actor)
+        lead_touch(lead_id=lead.pk, rep_id=me.pk, kind=data["kind"], note=data["note"], actor=actor)
 
 
 class LeadStatusView(_LeadWorkView):
-    refusal = "Only the lead's owner, their team's manager and RevOps change its status."
+    lead_action = "status"
     input_serializer = StatusSerializer
-
-    def may_act(self, user, me, lead) -> bool:
-        if user_sees_everything(user) or super().may_act(user, me, lead):
-            return True
-        if me is None or me.role != Rep.Role.MANAGER:
-            return False
-        if lead.owner_id is not None:
-            return lead.owner.team_id == me.team_id
-        queue = claim_queue_of(lead.pk)
-        return queue is not None and queue.team_id == me.team_id
 
     @_work_schema(
         "Move the lead along its lifecycle (contacted, qualified, converted, disqualified, "
@@ -248,12 +230,7 @@ class LeadStatusView(_LeadWorkView):
 
 
 class LeadClaimView(_LeadWorkView):
-    refusal = "Only the members of the lead's claim queue can claim it."
-
-    def may_act(self, user, me, lead) -> bool:
-        queue = claim_queue_of(lead.pk)
-        # A lead in no queue is a 409 (perform), to whoever sees it.
-        return queue is None or (me is not None and me.pk in queue_members(queue))
+    lead_action = "claim"
 
     @_work_schema(
         "A member of the lead's claim queue takes it: it is assigned to them. A lead "
@@ -266,13 +243,11 @@ class LeadClaimView(_LeadWorkView):
         return super().post(request, pk)
 
     def perform(self, lead, me, data, actor):
-        if me is None or claim_queue_of(lead.pk) is None:
-            raise WorkError("This lead is not in a claim queue.")
-        return lead_claim(lead_id=lead.pk, rep=me, actor=actor)
+        return routing.lead_claim(lead_id=lead.pk, rep=me, actor=actor)
 
 
 class LeadReleaseView(_LeadWorkView):
-    refusal = "Only the rep holding the lead can release it."
+    lead_action = "release"
 
     @_work_schema(
         "The rep who claimed the lead gives it back to its queue (before working it): "
@@ -283,7 +258,7 @@ class LeadReleaseView(_LeadWorkView):
         return super().post(request, pk)
 
     def perform(self, lead, me, data, actor):
-        return lead_release(lead_id=lead.pk, rep=me, actor=actor)
+        return routing.lead_release(lead_id=lead.pk, rep=me, actor=actor)
 
 
 class QueueListView(APIView):

@@ -6,7 +6,12 @@ class SlaConfig(AppConfig):
     verbose_name = "SLA and notifications"
 
     def ready(self) -> None:
-        from leadhub.leads.signals import lead_changed, lead_status_changed, leads_captured
+        from leadhub.leads.signals import (
+            lead_accepted,
+            lead_changed,
+            lead_status_changed,
+            leads_captured,
+        )
         from reps.models import Holiday, HolidayCalendar
         from routing.signals import escalation_ceiling_reached, lead_routed
         from routing.world import connect_models
@@ -22,6 +27,7 @@ class SlaConfig(AppConfig):
         from sla.playbook import register_sections
 
         lead_routed.connect(receivers.notify_routed, dispatch_uid="sla.notify_routed")
+        lead_accepted.connect(receivers.notify_accepted, dispatch_uid="sla.notify_accepted")
         escalation_ceiling_reached.connect(
             receivers.notify_escalation_ceiling, dispatch_uid="sla.notify_escalation_ceiling"
         )

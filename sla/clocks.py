@@ -34,6 +34,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from leadhub.leads.models import CLOSED_STATUSES, Lead, LeadEvent
+from leadhub.leads.services import lead_record, lead_record_many
 from routing import engine, world
 from routing.engine.conditions import Facts, Interner, Node, parse_condition
 from routing.models import Decision, Pool
@@ -395,11 +396,11 @@ def _remind_batch(items: list[tuple[int, int]], now: datetime) -> int:
             left = business_time_between(now, row["due_at"], cal)
             row["minutes_left"] = round(left.total_seconds() / 60)
             events.append(
-                LeadEvent(
-                    lead_id=row["lead_id"],
-                    kind=LeadEvent.Kind.SLA,
-                    at=now,
-                    data={
+                {
+                    "lead_id": row["lead_id"],
+                    "kind": LeadEvent.Kind.SLA,
+                    "at": now,
+                    "data": {
                         "step": "remind",
                         "clock": row["kind"],
                         "clock_id": row["pk"],
@@ -408,9 +409,9 @@ def _remind_batch(items: list[tuple[int, int]], now: datetime) -> int:
                         "due_at": row["due_at"].isoformat(),
                         "minutes_left": row["minutes_left"],
                     },
-                )
+                }
             )
-        LeadEvent.objects.bulk_create(events, batch_size=1000)
+        lead_record_many(events)
         notify_reminders([(r, leads[r["lead_id"]]) for r in rows if r["rep_id"]], now)
         return len(rows)
 
@@ -469,8 +470,8 @@ def _climb(clock: SlaClock, lead: Lead, now: datetime) -> str:
     SlaClock.objects.filter(lead=lead, kind=clock.kind, status=Status.RUNNING).exclude(
         pk=clock.pk
     ).update(breaches=used)
-    LeadEvent.objects.create(
-        lead=lead,
+    lead_record(
+        lead_id=lead.pk,
         kind=LeadEvent.Kind.SLA,
         at=now,
         data={

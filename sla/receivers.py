@@ -1,13 +1,17 @@
 """How the notification layer reacts to the layers below (routing, leads). Connected in
-SlaConfig.ready(). ``lead_routed`` comes inside the assignment's transaction (the outbox rows
-commit with it); the leads app's signals come after their change committed."""
+SlaConfig.ready(). ``lead_routed``, ``lead_accepted`` and ``lead_changed`` come inside the
+transaction of the change (the outbox rows and clocks commit with it); ``leads_captured``
+and ``lead_status_changed`` after it committed."""
 
 from leadhub import lanes
+from routing.models import Decision
 from sla import clocks
 from sla.models import Event
 from sla.selectors import subscriptions_for
 from sla.services import (
+    notification_for_accept,
     notification_for_decision,
+    notification_for_decline,
     notification_for_escalation_ceiling,
     notification_for_status_change,
 )
@@ -22,6 +26,14 @@ def notify_routed(sender, lead, decision, **kwargs) -> None:
     # the sending is queued after the commit.
     clocks.on_routed(lead, decision)
     notification_for_decision(decision=decision, lead=lead)
+    # A decline's decision moved the lead from the rep who declined it (``from_rep_id``).
+    if decision.kind == Decision.Kind.DECLINE and (rep_id := decision.payload.get("from_rep_id")):
+        notification_for_decline(lead=lead, decision=decision, rep_id=rep_id)
+
+
+def notify_accepted(sender, lead, **kwargs) -> None:
+    # Inside the transaction in which the owner accepted the lead.
+    notification_for_accept(lead=lead)
 
 
 def lead_changed(sender, lead, change: str, **data) -> None:

@@ -1,6 +1,6 @@
 """Shapes of a rep's work on a lead in the API: what each action takes, and the lead's state
 it answers with. Input is checked here only as far as its shape; whether the lead may move
-is the services' answer (``sla.work``)."""
+is the services' answer (``leadhub.leads.services``, ``routing.services``)."""
 
 from typing import Any
 

@@ -243,6 +243,32 @@ def notification_for_decision(
     return in_app.get()
 
 
+def _announce_work(event: str, lead: Lead, rep: Rep, title: str, **extra: Any) -> None:
+    # The acting rep does not need telling; subscribers and the team's channels do.
+    payload = {"lead": lead_data(lead), **extra, "rep": rep_data(rep)}
+    notify(event=event, lead=lead, team_id=rep.team_id, payload=payload, title=title)
+
+
+def notification_for_accept(*, lead: Lead) -> None:
+    """``lead.accepted``: the owner took the lead on (inside that transaction)."""
+    rep = Rep.objects.select_related("user").get(pk=lead.owner_id)
+    _announce_work(Event.LEAD_ACCEPTED, lead, rep, f"{rep} accepted {lead_name(lead)}")
+
+
+def notification_for_decline(*, lead: Lead, decision: Decision, rep_id: int) -> None:
+    """``lead.declined``: the rep ``rep_id`` said no, and ``decision`` routed the lead again
+    (inside that transaction, after the new owner's own announcement)."""
+    rep = Rep.objects.select_related("user").get(pk=rep_id)
+    _announce_work(
+        Event.LEAD_DECLINED,
+        lead,
+        rep,
+        f"{rep} declined {lead_name(lead)}: {decision.reason}",
+        reason=decision.reason,
+        next_decision={"id": decision.pk, "outcome": decision.outcome, "rep": decision.rep_id},
+    )
+
+
 def notification_for_escalation_ceiling(*, rep_id: int, ceiling: int | None) -> list[Notification]:
     """Tell a manager their open escalated leads reached their ceiling: escalations go to
     triage until they close or hand some on (``manager.escalation_ceiling``)."""

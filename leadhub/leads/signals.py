@@ -35,3 +35,14 @@ lead_changed = Signal()
 
 def announce_change(lead, change: str, **data) -> None:
     lead_changed.send(sender=None, lead=lead, change=change, **data)
+
+
+# Sent inside the transaction in which the owner accepted the lead (``lead_accept``), with
+# the ``lead`` row (locked, now accepted; its ``owner_id`` is who accepted it). Not sent
+# when a touch takes an assigned lead straight on to contacted: that is not announced as
+# an acceptance. Receivers write their rows in that transaction.
+lead_accepted = Signal()
+
+
+def announce_accepted(lead) -> None:
+    lead_accepted.send(sender=None, lead=lead)

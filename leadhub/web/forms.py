@@ -1,20 +1,18 @@
 """The small forms of the rep's pages. They only check what a person typed; whether the
-action is allowed is the service's answer (``sla.work``)."""
+action is allowed is the service's answer (``leadhub.leads.services``, ``routing.services``)."""
 
 from django import forms
 
 from leadhub.leads.models import TRANSITIONS, LeadStatus
-from leadhub.leads.services import TOUCH_KINDS
+from leadhub.leads.services import ROUTING_STATUSES, TOUCH_KINDS
 from reps.availability import Presence
 
-# Routing puts leads in these; a person never picks them (``sla.work.lead_set_status``).
-ROUTING_STATUSES = frozenset({"new", "assigned", "queued"})
-# Accepting has its own button (``lead_accept``: only the owner, and it is announced).
 _LABELS = dict(LeadStatus.choices)
 
 
 def next_statuses(status: str) -> list[tuple[str, str]]:
-    """The statuses a person may move a lead in ``status`` to, in lifecycle order."""
+    """The statuses a person may move a lead in ``status`` to, in lifecycle order: not the
+    ones routing sets, nor ``accepted`` (``lead_set_status`` refuses them)."""
     allowed = TRANSITIONS.get(status, frozenset()) - ROUTING_STATUSES - {"accepted"}
     return [(value, label) for value, label in LeadStatus.choices if value in allowed]
 

@@ -1,7 +1,8 @@
 """Reads for the rep's pages: their open leads, their claim queues, one lead with what it
 needs, and the version the queue page polls on. Each reads in a fixed number of queries
 however many leads there are; permissions come from the selectors of the apps below
-(``leads_visible_to``, ``routing.selectors.claim_queues_of`` for who is in a queue)."""
+(``routing.selectors.user_may_see_lead`` and the rest of who may act on a lead, the API's
+answers too; ``claim_queues_of`` for who is in a queue)."""
 
 from django.db.models import (
     Case,
@@ -18,11 +19,9 @@ from django.db.models import (
 )
 
 from leadhub.leads.models import Lead, LeadEvent
-from leadhub.leads.selectors import leads_visible_to
 from reps.models import Rep
-from reps.selectors import rep_of
 from routing.models import Decision, Pool
-from routing.selectors import claim_queues_of
+from routing.selectors import claim_queues_of, user_may_see_lead
 from sla.models import SlaClock
 from sla.selectors import notifications_of
 
@@ -96,36 +95,9 @@ def claim_board(rep: Rep) -> list[tuple[Pool, list[Lead]]]:
     return [(pool, waiting[pool.pk]) for pool in pools]
 
 
-def lead_of_queue(user, lead_id: int) -> Lead | None:
-    """The lead, if it waits in a claim queue the user's rep belongs to."""
-    rep = rep_of(user)
-    if rep is None:
-        return None
-    return _queued_in(claim_queues_of(rep)).filter(pk=lead_id).first()
-
-
-def lead_was_queued_for(user, lead_id: int) -> bool:
-    """Did the lead come through a claim queue of the user's rep (waiting there, or
-    claimed from it since)? Claiming it again must answer who has it, not 404."""
-    rep = rep_of(user)
-    if rep is None:
-        return False
-    return Decision.objects.filter(
-        lead_id=lead_id, effective=True, pool__in=claim_queues_of(rep)
-    ).exists()
-
-
-def lead_visible(user, lead_id: int) -> bool:
-    """May the user see this lead: theirs, their team's (managers), any (RevOps), or one
-    waiting in a claim queue they belong to."""
-    if leads_visible_to(user).filter(pk=lead_id).exists():
-        return True
-    return lead_of_queue(user, lead_id) is not None
-
-
 def lead_for_page(user, lead_id: int) -> Lead | None:
     """The lead with its clocks and events, if the user may see it (else None: a 404)."""
-    if not lead_visible(user, lead_id):
+    if not user_may_see_lead(user, lead_id):
         return None
     return (
         Lead.objects.select_related("owner__user", "owner__team", "account__owner__user", "form")

@@ -1,15 +1,17 @@
 """The rep's pages: "My queue" (their open leads, their claim queues, their presence), the
 lead page with why the lead came to them, and their in-app notifications.
 
-Every action is a POST to ``leads/<id>/<action>/`` that calls one service of ``sla.work``
-(or ``lead_note``). With htmx it answers with the part of the page that changed (a queue
+Every action is a POST to ``leads/<id>/<action>/`` that calls one service: of the lead's
+lifecycle (``leadhub.leads.services``: accept, touch, status, note) or of routing (decline,
+claim, release). With htmx it answers with the part of the page that changed (a queue
 row, the live region, the lead's body) and a message for the ``role="status"`` region; a
-refusal is a 409 (a form error a 400) with the message next to its form. Without
-JavaScript the same forms post normally and are redirected back with the message.
+refusal is a 403 (not yours to do) or a 409 (the lead's state), a form error a 400, with
+the message next to its form. Without JavaScript the same forms post normally and are
+redirected back with the message.
 
-Who sees what: a lead is found through ``leads_visible_to`` (owner, the owner's manager,
-RevOps) or, while it waits in a claim queue, through the rep's queue membership;
-anything else is a 404, so another rep's lead does not leak. ``/queue/`` is the signed-in
+Who sees what and may do what is asked of ``routing.selectors``, as the API asks it: a lead
+the user may not see (``user_may_see_lead``) is a 404, so another rep's lead does not
+leak; an action they may not do is a 403 (``lead_action_refusal``). ``/queue/`` is the signed-in
 person's own queue: a manager or a RevOps person who is also a rep has one (leads come to
 managers by escalation); someone without a rep profile is sent to ``web:home``, which
 takes managers and RevOps to their dashboard."""
@@ -29,8 +31,15 @@ from django.views.decorators.http import require_GET, require_POST
 
 from leadhub.leads.intake import LeadDataError
 from leadhub.leads.models import Lead
-from leadhub.leads.selectors import leads_visible_to
-from leadhub.leads.services import REASSIGNABLE_STATUSES, lead_note
+from leadhub.leads.selectors import user_may_work_lead
+from leadhub.leads.services import (
+    REASSIGNABLE_STATUSES,
+    LeadTransitionError,
+    lead_accept,
+    lead_note,
+    lead_set_status,
+    lead_touch,
+)
 from leadhub.web import selectors
 from leadhub.web.forms import (
     DeclineForm,
@@ -44,17 +53,15 @@ from leadhub.web.words import clock_views, decision_words, lead_fields, timeline
 from reps.models import Rep
 from reps.selectors import rep_of
 from reps.services import rep_set_presence
+from routing import services as routing
+from routing.selectors import (
+    lead_action_refusal,
+    user_may_claim_lead,
+    user_may_see_lead,
+    user_may_set_lead_status,
+)
 from sla.selectors import notifications_of
 from sla.services import lead_name, notification_mark_read
-from sla.work import (
-    WorkError,
-    lead_accept,
-    lead_claim,
-    lead_decline,
-    lead_log_touch,
-    lead_release,
-    lead_set_status,
-)
 
 # How many notifications the page lists (unread first, then the newest).
 NOTIFICATIONS_SHOWN = 100
@@ -152,14 +159,9 @@ def queue_poll(request: HttpRequest) -> HttpResponse:
 
 def _lead_context(request: HttpRequest, lead: Lead) -> dict[str, Any]:
     me = rep_of(request.user)
-    owner = me is not None and lead.owner_id == me.pk
-    manages = leads_visible_to(request.user).filter(pk=lead.pk).exists()
-    _work_on(lead, owner=owner, manages=manages)
-    lead.can_claim = (
-        me is not None
-        and lead.status == "queued"
-        and selectors.lead_of_queue(request.user, lead.pk) is not None
-    )
+    owner = user_may_work_lead(request.user, lead)
+    _work_on(lead, owner=owner, manages=user_may_set_lead_status(request.user, lead))
+    lead.can_claim = lead.status == "queued" and user_may_claim_lead(request.user, lead)
     decisions = [decision_words(d) for d in selectors.lead_decisions(lead)]
     effective = next((d for d in decisions if d["decision"].effective), None)
     return {
@@ -212,63 +214,51 @@ def _valid(form: forms.Form) -> dict[str, Any]:
     return form.cleaned_data
 
 
-def _require_rep(me: Rep | None, what: str) -> Rep:
-    if me is None:
-        raise WorkError(f"Only a rep can {what}.")
-    return me
+# Each action: the signed-in user, the lead (one they may see and may do the action to, as
+# ``lead_action_refusal`` answered) and their rep (there is one for every action but status
+# and note, which RevOps may do without one). Returns the message for the page.
 
 
-def _require_manages(request: HttpRequest, pk: int, what: str) -> None:
-    if not leads_visible_to(request.user).filter(pk=pk).exists():
-        raise WorkError(f"Only the lead's owner, their manager or RevOps can {what}.")
-
-
-def _accept(request: HttpRequest, pk: int, me: Rep | None) -> str:
-    lead_accept(lead_id=pk, rep=_require_rep(me, "accept a lead"), actor=request.user)
+def _accept(request: HttpRequest, lead: Lead, me: Rep | None) -> str:
+    lead_accept(lead_id=lead.pk, rep_id=me.pk, actor=request.user)
     return "Accepted: the lead is yours to work."
 
 
-def _decline(request: HttpRequest, pk: int, me: Rep | None) -> str:
+def _decline(request: HttpRequest, lead: Lead, me: Rep | None) -> str:
     data = _valid(DeclineForm(request.POST))
-    rep = _require_rep(me, "decline a lead")
-    lead_decline(lead_id=pk, rep=rep, reason=data["reason"], actor=request.user)
+    routing.lead_decline(lead_id=lead.pk, rep_id=me.pk, reason=data["reason"], actor=request.user)
     return "Declined: the lead is routed again without you."
 
 
-def _touch(request: HttpRequest, pk: int, me: Rep | None) -> str:
+def _touch(request: HttpRequest, lead: Lead, me: Rep | None) -> str:
     data = _valid(TouchForm(request.POST))
-    rep = _require_rep(me, "log a touch")
-    lead_log_touch(lead_id=pk, rep=rep, kind=data["kind"], note=data["note"], actor=request.user)
+    lead_touch(
+        lead_id=lead.pk, rep_id=me.pk, kind=data["kind"], note=data["note"], actor=request.user
+    )
     return f"{data['kind'].capitalize()} logged."
 
 
-def _status(request: HttpRequest, pk: int, me: Rep | None) -> str:
-    _require_manages(request, pk, "change its status")
-    current = Lead.objects.filter(pk=pk).values_list("status", flat=True).get()
-    data = _valid(StatusForm(request.POST, current=current))
+def _status(request: HttpRequest, lead: Lead, me: Rep | None) -> str:
+    data = _valid(StatusForm(request.POST, current=lead.status))
     lead = lead_set_status(
-        lead_id=pk, status=data["status"], reason=data["reason"], actor=request.user
+        lead_id=lead.pk, status=data["status"], reason=data["reason"], actor=request.user
     )
     return f"Status changed to {lead.get_status_display()}."
 
 
-def _note(request: HttpRequest, pk: int, me: Rep | None) -> str:
-    _require_manages(request, pk, "add a note")
+def _note(request: HttpRequest, lead: Lead, me: Rep | None) -> str:
     data = _valid(NoteForm(request.POST))
-    try:
-        lead_note(lead_id=pk, text=data["text"], actor=request.user)
-    except LeadDataError as exc:
-        raise _Invalid(" ".join(str(e) for errors in exc.errors.values() for e in errors)) from None
+    lead_note(lead_id=lead.pk, text=data["text"], actor=request.user)
     return "Note added."
 
 
-def _claim(request: HttpRequest, pk: int, me: Rep | None) -> str:
-    lead_claim(lead_id=pk, rep=_require_rep(me, "claim a lead"), actor=request.user)
+def _claim(request: HttpRequest, lead: Lead, me: Rep | None) -> str:
+    routing.lead_claim(lead_id=lead.pk, rep=me, actor=request.user)
     return "Claimed: the lead is in your leads now; accept it to start work."
 
 
-def _release(request: HttpRequest, pk: int, me: Rep | None) -> str:
-    lead_release(lead_id=pk, rep=_require_rep(me, "release a lead"), actor=request.user)
+def _release(request: HttpRequest, lead: Lead, me: Rep | None) -> str:
+    routing.lead_release(lead_id=lead.pk, rep=me, actor=request.user)
     return "Released: the lead is back in its queue."
 
 
@@ -289,21 +279,29 @@ def lead_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     do = ACTIONS.get(action)
     if do is None:
         raise Http404("No such action.")
-    if not selectors.lead_visible(request.user, pk) and not (
-        action == "claim" and selectors.lead_was_queued_for(request.user, pk)
-    ):
+    if not user_may_see_lead(request.user, pk):
         raise Http404("No such lead.")
     me = rep_of(request.user)
+    view = request.POST.get("view", "row")
+    if _htmx(request) and view != "lead" and me is None:
+        raise Http404("No queue.")  # the queue's parts are a rep's
+    lead = Lead.objects.select_related("owner").get(pk=pk)
     status, errors = 200, {}
     try:
-        message = do(request, pk, me)
+        if refusal := lead_action_refusal(request.user, lead, action):
+            status, message = (403 if refusal.forbidden else 409), refusal.message
+        else:
+            message = do(request, lead, me)
     except _Invalid as exc:
-        status, message, errors = 400, exc.message, {action: exc.message}
-    except WorkError as exc:
-        status, message, errors = 409, str(exc), {action: str(exc)}
+        status, message = 400, exc.message
+    except LeadDataError as exc:
+        status, message = 400, " ".join(str(e) for field in exc.errors.values() for e in field)
+    except (LeadTransitionError, routing.RoutingError) as exc:
+        status, message = 409, str(exc)
+    if status != 200:
+        errors = {action: message}
     level = "success" if status == 200 else "error"
 
-    view = request.POST.get("view", "row")
     if not _htmx(request):
         getattr(messages, level)(request, message)
         default = reverse("web:lead", args=[pk]) if view == "lead" else reverse("web:queue")
@@ -313,12 +311,10 @@ def lead_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     if view == "lead":
         lead = selectors.lead_for_page(request.user, pk)
         if lead is None:  # declined or released: no longer theirs to see
-            messages.success(request, message)
+            getattr(messages, level)(request, message)
             return HttpResponse(status=204, headers={"HX-Redirect": reverse("web:queue")})
         context.update(_lead_context(request, lead))
         template = "web/queue/_lead_response.html"
-    elif me is None:
-        raise Http404("No queue.")
     elif view == "live":
         context.update(_live_context(request, me))
         template = "web/queue/_live_response.html"

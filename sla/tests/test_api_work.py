@@ -17,7 +17,9 @@ from routing.models import Decision, Pool, Rule
 from routing.selectors import claim_queues_for, queue_members
 from routing.services import lead_route, ruleset_draft, ruleset_publish
 from routing.tests.factories import PoolFactory, PoolMemberFactory
-from sla.models import SlaClock, SlaPolicy
+from sla.models import Notification, SlaClock, SlaPolicy
+from sla.services import lead_data, lead_name, rep_data
+from sla.tests.factories import SlackWebhookFactory, WebhookSubscriptionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -410,6 +412,73 @@ def test_a_queue_without_listed_members_is_claimed_by_its_teams_active_reps(worl
             assert member_of <= seen
         else:
             assert seen == member_of, rep
+
+
+# --- What each announces -----------------------------------------------------------------
+
+
+def announced(event: str) -> list[tuple]:
+    return list(
+        Notification.objects.filter(event=event)
+        .order_by("pk")
+        .values_list("channel", "rep_id", "address", "title", "payload")
+    )
+
+
+def test_accepting_is_announced_to_the_teams_slack_and_the_subscribers_not_to_the_rep(world):
+    team_slack = SlackWebhookFactory(team=world["rep"].team)
+    SlackWebhookFactory(team=world["b_rep"].team)
+    hook = WebhookSubscriptionFactory(events=["lead.accepted"])
+    lead = assigned_lead(world)
+    assert post(world, "rep", lead, "accept").status_code == 200
+    lead.refresh_from_db()
+    rep = world["rep"]
+    payload = {"lead": lead_data(lead), "rep": rep_data(rep)}
+    title = f"{rep} accepted {lead_name(lead)}"
+    assert announced("lead.accepted") == [
+        ("slack", None, team_slack.url, title, payload),
+        ("webhook", None, hook.url, title, payload),
+    ]
+
+
+def test_a_touch_that_accepts_the_lead_on_the_way_is_not_announced_as_an_acceptance(world):
+    WebhookSubscriptionFactory(events=["lead.accepted"])
+    lead = assigned_lead(world)
+    assert post(world, "rep", lead, "touch", {"kind": "call"}).status_code == 200
+    assert announced("lead.accepted") == []
+
+
+def test_declining_is_announced_with_the_reason_and_the_next_decision(world):
+    team_slack = SlackWebhookFactory(team=world["rep"].team)
+    hook = WebhookSubscriptionFactory(events=["lead.declined"])
+    lead = assigned_lead(world)
+    assert post(world, "rep", lead, "decline", {"reason": " Not my region "}).status_code == 200
+    lead.refresh_from_db()
+    decision = Decision.objects.get(lead=lead, effective=True)
+    rep = world["rep"]
+    payload = {
+        "lead": lead_data(lead),
+        "reason": "Not my region",
+        "next_decision": {"id": decision.pk, "outcome": "assigned", "rep": world["other_rep"].pk},
+        "rep": rep_data(rep),
+    }
+    title = f"{rep} declined {lead_name(lead)}: Not my region"
+    assert announced("lead.declined") == [
+        ("slack", None, team_slack.url, title, payload),
+        ("webhook", None, hook.url, title, payload),
+    ]
+    # In the decline's transaction, after the new owner was told the lead is theirs.
+    told = Notification.objects.get(event="lead.assigned", rep=world["other_rep"], channel="in_app")
+    assert told.pk < Notification.objects.filter(event="lead.declined").earliest("pk").pk
+
+
+def test_a_refused_decline_announces_nothing(world):
+    WebhookSubscriptionFactory(events=["lead.declined"])
+    lead = claimed_lead(world)
+    assert post(world, "other_rep", lead, "decline", {"reason": "Mine now"}).status_code == 403
+    assert post(world, "rep", lead, "status", {"status": "disqualified"}).status_code == 200
+    assert post(world, "rep", lead, "decline", {"reason": "Too late"}).status_code == 409
+    assert announced("lead.declined") == []
 
 
 # --- Bad input ----------------------------------------------------------------------------

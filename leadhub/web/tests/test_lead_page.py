@@ -3,6 +3,7 @@ came), and the same actions as the queue."""
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from leadhub.leads.models import Lead
 from leadhub.web.tests.conftest import HTMX
@@ -34,17 +35,24 @@ def test_anonymous_is_sent_to_sign_in(client, floor):
     assert response.status_code == 302 and response["Location"].startswith(reverse("web:login"))
 
 
-def test_a_queued_lead_is_open_to_the_queue_members_only(as_user, floor):
+def test_a_queued_lead_is_open_to_its_queues_members_and_its_teams_manager(as_user, floor):
     lead = floor.lead(source="queue")
     member = as_user(floor.bob).get(page_of(lead))
     assert member.status_code == 200
     body = member.content.decode()
     assert ">Waiting in a claim queue</strong>" in body and ">Claim</button>" in body
     assert "Add a note" not in body  # a member may claim it, not work it
-    assert as_user(floor.cyd).get(page_of(lead)).status_code == 404
+    assert as_user(floor.cyd).get(page_of(lead)).status_code == 404  # in no queue
+    assert as_user(floor.other_manager).get(page_of(lead)).status_code == 404
+    assert as_user(floor.manager).get(page_of(lead)).status_code == 200
 
+    # Claimed: whoever lost the race sees who won it, as the API shows them, and no more
+    # than that to do.
     as_user(floor.ann).post(reverse("web:lead-act", args=[lead.pk, "claim"]))
-    assert as_user(floor.bob).get(page_of(lead)).status_code == 404  # ann's now
+    body = as_user(floor.bob).get(page_of(lead)).content.decode()
+    assert f"Owner: {escape(floor.ann)}" in body
+    assert ">Claim</button>" not in body and ">Accept</button>" not in body
+    assert as_user(floor.cyd).get(page_of(lead)).status_code == 404
 
 
 def test_the_page_shows_fields_clocks_and_the_timeline_oldest_first(as_user, floor):
@@ -127,7 +135,7 @@ def test_a_manager_may_note_and_move_a_team_lead_but_not_accept_it(as_user, floo
     assert "Add a note" in body and "Change status" in body and ">Accept</button>" not in body
 
     refused = client.post(reverse("web:lead-act", args=[lead.pk, "accept"]), **HTMX)
-    assert refused.status_code == 409
+    assert refused.status_code == 403  # not theirs to do, as the API answers
     noted = client.post(reverse("web:lead-act", args=[lead.pk, "note"]), {"text": "Chase"}, **HTMX)
     assert noted.status_code == 200
     assert lead.events.filter(kind="note", actor=floor.manager.user).exists()

@@ -1,22 +1,14 @@
-"""The work services' own rules (the API's tests cover who may call them)."""
+"""A claim queue's claim limit (``claim_limit``: claimed leads not yet accepted)."""
 
 import pytest
 
 from leadhub.leads.tests.factories import LeadFactory
 from reps.tests.factories import RepFactory, TeamFactory
 from routing.models import Rule
-from routing.services import lead_route, ruleset_draft, ruleset_publish
+from routing.services import RoutingError, lead_claim, lead_route, ruleset_draft, ruleset_publish
 from routing.tests.factories import PoolFactory, PoolMemberFactory
-from sla.work import WorkError, lead_claim, lead_set_status
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.mark.parametrize("status", ["new", "queued", "assigned", "triage", "accepted"])
-def test_statuses_routing_or_the_owner_set_are_refused_by_hand(status):
-    lead = LeadFactory()
-    with pytest.raises(WorkError):
-        lead_set_status(lead_id=lead.pk, status=status)
 
 
 def test_the_claim_limit_counts_the_claims_of_that_queue_only():
@@ -43,6 +35,6 @@ def test_the_claim_limit_counts_the_claims_of_that_queue_only():
         assert lead_route(lead_id=lead.pk).outcome == "queued"
 
     lead_claim(lead_id=in_a.pk, rep=ann)
-    with pytest.raises(WorkError, match="limit of Queue A is 1"):
+    with pytest.raises(RoutingError, match="limit of Queue A is 1"):
         lead_claim(lead_id=also_a.pk, rep=ann)
     assert lead_claim(lead_id=in_b.pk, rep=ann).rep_id == ann.pk
