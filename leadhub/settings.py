@@ -69,6 +69,12 @@ INSTALLED_APPS = [
     "sla",
     "leadhub.web",
     "leadhub.ops",
+    "auditlog",
+    "leadhub.audit",
+    "leadhub.demo",
+    # The composition root, last: its admin.py registers the one LeadAdmin composed from
+    # the apps above (leadhub/admin.py).
+    "leadhub",
 ]
 
 MIDDLEWARE = [
@@ -78,6 +84,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Stamps each audit entry with its request's source and user (leadhub.audit.stamp).
+    "leadhub.audit.stamp.ChangeSourceMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -345,6 +353,12 @@ LEADHUB_ENRICHMENT_PROVIDERS = env_list(
 LEADHUB_ROUTE_AT_CAPTURE = env_bool("LEADHUB_ROUTE_AT_CAPTURE", True)
 # The sweep routes leads still new this many seconds after capture (worker down, lost task).
 LEADHUB_ROUTING_SWEEP_AFTER_SECONDS = env_int("LEADHUB_ROUTING_SWEEP_AFTER_SECONDS", 10)
+# A partial form submission (lead_capture_partial) not completed this many minutes after its
+# last change is abandoned: routed like any lead (rules can match is_partial).
+LEADHUB_PARTIAL_ROUTE_MINUTES = env_int("LEADHUB_PARTIAL_ROUTE_MINUTES", 30)
+# Time off at least this many days long hands the rep's open leads on when it starts
+# (routing.services.rep_handover); shorter time off leaves them waiting for the rep.
+LEADHUB_HANDOVER_TIME_OFF_DAYS = env_int("LEADHUB_HANDOVER_TIME_OFF_DAYS", 2)
 # How long an Idempotency-Key is remembered.
 LEADHUB_IDEMPOTENCY_TTL_HOURS = env_int("LEADHUB_IDEMPOTENCY_TTL_HOURS", 48)
 # Escalations to a manager (a rule's manager fallback, the SLA ladder) look past the
@@ -355,6 +369,12 @@ if LEADHUB_MANAGER_MAX_ESCALATED < 0:
     raise ImproperlyConfigured(
         f"LEADHUB_MANAGER_MAX_ESCALATED must be 0 or more, not {LEADHUB_MANAGER_MAX_ESCALATED}"
     )
+
+# --- Audit log (leadhub.audit, django-auditlog) ------------------------------------------
+# Before and after values stored as JSON (numbers, lists, null), not as their str().
+AUDITLOG_STORE_JSON_CHANGES = True
+# A foreign key's before and after as the object's name ("EMEA RR"), not its id.
+AUDITLOG_USE_FK_STRING_REPRESENTATION = True
 
 # --- Notification outbox (sla) ----------------------------------------------------------
 # Attempts at an email, Slack or webhook delivery before it is dead (re-send from the admin).

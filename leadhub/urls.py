@@ -4,6 +4,7 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from leadhub.api_docs import api_docs_view, api_schema_view
+from leadhub.audit.api import AuditLogView
 from leadhub.leads.api import LeadViewSet
 from leadhub.ops.views import health_view
 from leadhub.web.api_metrics import (
@@ -16,9 +17,12 @@ from leadhub.web.api_metrics import (
 )
 from reps.api import RepViewSet, TeamViewSet
 from routing.api import (
+    LeadBulkMoveView,
     LeadDecisionView,
     LeadReassignView,
+    LeadRerouteView,
     PoolViewSet,
+    RepHandoverView,
     RuleSetViewSet,
     RuleViewSet,
     TerritoryViewSet,
@@ -52,6 +56,9 @@ urlpatterns = [
     path("api/docs/", api_docs_view, name="api-docs"),
     path("api/leads/<int:pk>/decision/", LeadDecisionView.as_view(), name="lead-decision"),
     path("api/leads/<int:pk>/reassign/", LeadReassignView.as_view(), name="lead-reassign"),
+    path("api/leads/<int:pk>/reroute/", LeadRerouteView.as_view(), name="lead-reroute"),
+    path("api/leads/bulk/", LeadBulkMoveView.as_view(), name="lead-bulk-move"),
+    path("api/reps/<int:pk>/handover/", RepHandoverView.as_view(), name="rep-handover"),
     path("api/leads/<int:pk>/accept/", LeadAcceptView.as_view(), name="lead-accept"),
     path("api/leads/<int:pk>/decline/", LeadDeclineView.as_view(), name="lead-decline"),
     path("api/leads/<int:pk>/touch/", LeadTouchView.as_view(), name="lead-touch"),
@@ -59,6 +66,7 @@ urlpatterns = [
     path("api/leads/<int:pk>/claim/", LeadClaimView.as_view(), name="lead-claim"),
     path("api/leads/<int:pk>/release/", LeadReleaseView.as_view(), name="lead-release"),
     path("api/queues/", QueueListView.as_view(), name="queue-list"),
+    path("api/audit/", AuditLogView.as_view(), name="audit-log"),
     path("api/metrics/speed/", SpeedMetricsView.as_view(), name="metrics-speed"),
     path("api/metrics/sla/", SlaMetricsView.as_view(), name="metrics-sla"),
     path("api/metrics/acceptance/", AcceptanceMetricsView.as_view(), name="metrics-acceptance"),

@@ -13,9 +13,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.timezone import is_naive, now
 
+from leadhub.db import rows_replace
 from reps.availability import Presence
 from reps.models import Rep, Skill, Team, TimeOff, WorkingHours, check_working_hours
-from reps.signals import announce_reps_changed
+from reps.signals import announce_rep_deactivated, announce_reps_changed
 
 # Fields rep_update may set, besides skills (a many-to-many set by names).
 REP_FIELDS = frozenset(
@@ -82,10 +83,15 @@ def working_hours_set(*, rep: Rep, intervals: Iterable[tuple[int, time, time]]) 
     intervals = list(intervals)
     check_working_hours(intervals)
     Rep.objects.select_for_update().get(pk=rep.pk)
-    rep.working_hours.all().delete()
-    WorkingHours.objects.bulk_create(
-        WorkingHours(rep=rep, weekday=weekday, start=start, end=end)
-        for weekday, start, end in intervals
+    rows_replace(
+        rep.working_hours.all(),
+        (
+            WorkingHours(rep=rep, weekday=weekday, start=start, end=end)
+            for weekday, start, end in intervals
+        ),
+        # Intervals of a day never overlap: their start tells them apart.
+        key=lambda row: (row.weekday, row.start),
+        fields=["end"],
     )
     announce_reps_changed()
 
@@ -104,11 +110,19 @@ def rep_update(
     unknown = set(fields) - REP_FIELDS
     if unknown:
         raise TypeError(f"rep_update cannot set: {', '.join(sorted(unknown))}")
+    # Read from the table, not the instance: a form may have set it already.
+    was_active = (
+        Rep.objects.filter(pk=rep.pk).values_list("active", flat=True).first()
+        if "active" in fields and rep.pk
+        else None
+    )
     for name, value in fields.items():
         setattr(rep, name, value)
     rep.full_clean(exclude=["user"])
     if fields:
         rep.save(update_fields=list(fields))
+    if was_active and not rep.active:
+        announce_rep_deactivated(rep.pk)
     if skills is not None:
         names = sorted(set(skills))
         found = list(Skill.objects.filter(name__in=names))

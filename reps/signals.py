@@ -7,7 +7,14 @@ it together with those model signals."""
 from django.dispatch import Signal
 
 reps_changed = Signal()
+# A rep was switched off (``rep_update`` with active=False on an active rep), sent inside
+# the writing transaction with ``rep_id``: routing hands their open leads on after commit.
+rep_deactivated = Signal()
 
 
 def announce_reps_changed() -> None:
     reps_changed.send(sender=None)
+
+
+def announce_rep_deactivated(rep_id: int) -> None:
+    rep_deactivated.send(sender=None, rep_id=rep_id)

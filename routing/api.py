@@ -23,7 +23,7 @@ from leadhub.leads.models import Lead
 from leadhub.leads.selectors import leads_visible_to
 from reps.api import as_drf_error
 from reps.models import Rep
-from reps.selectors import rep_of, user_sees_everything
+from reps.selectors import rep_of, reps_visible_to, user_sees_everything
 from routing.config_services import (
     draft_rule_delete,
     draft_rule_save,
@@ -33,18 +33,37 @@ from routing.config_services import (
     territory_save,
 )
 from routing.models import Decision, Pool, PoolMember, Rule, RuleSet, Territory
-from routing.selectors import reassign_target_refusal, user_may_reassign
+from routing.selectors import (
+    reassign_target_refusal,
+    user_may_hand_over,
+    user_may_reassign,
+    user_may_reroute,
+    user_may_see_lead,
+)
 from routing.serializers import (
+    BulkMoveSerializer,
+    BulkResultSerializer,
     DecisionSerializer,
+    HandoverItemSerializer,
+    HandoverSerializer,
     PoolSerializer,
     PublishSerializer,
     ReassignSerializer,
+    RerouteSerializer,
     RuleSerializer,
     RuleSetDetailSerializer,
     RuleSetSerializer,
     TerritorySerializer,
 )
-from routing.services import RoutingError, lead_reassign, ruleset_publish, ruleset_rollback
+from routing.services import (
+    RoutingError,
+    lead_reassign,
+    lead_reroute,
+    leads_move,
+    rep_handover,
+    ruleset_publish,
+    ruleset_rollback,
+)
 
 NOT_FOUND = OpenApiResponse(description="No such lead, or not one you may see.")
 BAD_INPUT = OpenApiResponse(OpenApiTypes.OBJECT, description="{field: [reasons]}")
@@ -138,6 +157,107 @@ class LeadReassignView(APIView):
         except RoutingError as exc:
             raise routing_error(exc) from exc
         return Response(DecisionSerializer(decision).data)
+
+
+class LeadRerouteView(APIView):
+    permission_classes = [LeadAccess]
+
+    @extend_schema(
+        request=RerouteSerializer,
+        responses={200: DecisionSerializer, 400: BAD_INPUT, 403: None, 404: NOT_FOUND},
+        description="Run the rules in force again for one open lead, with a reason (from "
+        "triage or nurture too; an owned lead goes where the rules send it now, and stays "
+        "when they choose its owner again). RevOps, or the manager of the team owning the "
+        "lead (of an unowned lead, of its claim queue's team). Returns the new decision "
+        "(kind reroute); a closed lead is a 400.",
+    )
+    def post(self, request, pk: int):
+        lead = Lead.objects.select_related("owner").filter(pk=pk).first()
+        if lead is None:
+            raise NotFound()
+        if not user_may_reroute(request.user, lead):
+            if user_may_see_lead(request.user, pk):
+                raise PermissionDenied("Only RevOps and the lead's team manager route it again.")
+            raise NotFound()
+        serializer = RerouteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            decision = lead_reroute(
+                lead_id=pk, actor=request.user, reason=serializer.validated_data["reason"]
+            )
+        except RoutingError as exc:
+            raise routing_error(exc) from exc
+        return Response(DecisionSerializer(decision).data)
+
+
+class LeadBulkMoveView(APIView):
+    permission_classes = [LeadAccess]
+
+    @extend_schema(
+        request=BulkMoveSerializer,
+        responses={200: BulkResultSerializer(many=True), 400: BAD_INPUT, 403: None},
+        description="A manager's selection of leads (at most 500): give them all to one rep "
+        "(`reassign`, with `rep`) or run the rules again for each (`reroute`), with a reason. "
+        "Each lead moves on its own: the answer lists, per lead, its new decision or why it "
+        "was refused (a lead you may not move, a closed lead, one the rep holds already).",
+    )
+    def post(self, request):
+        me = rep_of(request.user)
+        if not user_sees_everything(request.user) and (me is None or me.role != Rep.Role.MANAGER):
+            raise PermissionDenied("Only RevOps and managers move leads.")
+        serializer = BulkMoveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        rep, reason = data.get("rep"), data["reason"]
+        if rep is not None and (refusal := reassign_target_refusal(request.user, rep)):
+            raise serializers.ValidationError({"rep": [refusal]})
+        try:
+            results = leads_move(
+                actor=request.user,
+                action=data["action"],
+                lead_ids=data["leads"],
+                rep=rep,
+                reason=reason,
+            )
+        except RoutingError as exc:
+            raise routing_error(exc) from exc
+        return Response(BulkResultSerializer(results, many=True).data)
+
+
+class RepHandoverView(APIView):
+    permission_classes = [LeadAccess]
+
+    @extend_schema(
+        request=HandoverSerializer,
+        responses={200: HandoverItemSerializer(many=True), 400: BAD_INPUT, 403: None, 404: None},
+        description="Hand the rep's open leads on: each through the rules without them, or "
+        "all to `successor`. With `dry_run` nothing moves: the answer says where each lead "
+        "would go and why. RevOps, or the manager of the rep's team. Each lead has its own "
+        "decision (kind handover); a lead that could not move says why in `error`.",
+    )
+    def post(self, request, pk: int):
+        rep = Rep.objects.select_related("user").filter(pk=pk).first()
+        if rep is None or not reps_visible_to(request.user).filter(pk=pk).exists():
+            raise NotFound()
+        if not user_may_hand_over(request.user, rep):
+            raise PermissionDenied("Only RevOps and the rep's team manager hand their leads on.")
+        serializer = HandoverSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        successor = data.get("successor")
+        if successor is not None and (refusal := reassign_target_refusal(request.user, successor)):
+            raise serializers.ValidationError({"successor": [refusal]})
+        try:
+            items = rep_handover(
+                rep=rep,
+                successor=successor,
+                reason=data["reason"],
+                actor=request.user,
+                dry_run=data["dry_run"],
+            )
+        except RoutingError as exc:
+            raise routing_error(exc) from exc
+        return Response(HandoverItemSerializer(items, many=True).data)
 
 
 @extend_schema_view(

@@ -2,7 +2,7 @@
 
 The routing engine (routing/engine.py) is pure; these models store its inputs and its
 output. Published rule sets are immutable: they are edited as a draft and published as a
-new numbered version (routing/services.py).
+new numbered version (routing/services/rulesets.py).
 """
 
 from django.conf import settings
@@ -227,6 +227,8 @@ class Decision(models.Model):
         SLA = "sla", "SLA step (reassignment, escalation, triage)"
         CLAIM = "claim", "Claimed from a queue"
         RELEASE = "release", "Released back to its queue"
+        HANDOVER = "handover", "Handed over (the rep left or is away)"
+        REROUTE = "reroute", "Routed again by hand"
 
     lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="decisions")
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.AUTO)
@@ -275,3 +277,42 @@ class Decision(models.Model):
 
     def __str__(self) -> str:
         return f"Decision for lead #{self.lead_id}: {self.outcome}"
+
+
+class Handover(models.Model):
+    """A rep's open leads handed on: when the rep was switched off, when long time off
+    began, or on demand (admin, API). Each moved lead has its own decision (kind handover);
+    this row says why they moved together, and marks a time off as handled."""
+
+    class Trigger(models.TextChoices):
+        DEACTIVATED = "deactivated", "The rep was switched off"
+        TIME_OFF = "time_off", "Long time off began"
+        ON_DEMAND = "on_demand", "On demand"
+
+    rep = models.ForeignKey("reps.Rep", on_delete=models.CASCADE, related_name="handovers")
+    successor = models.ForeignKey(
+        "reps.Rep",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Every lead to this rep; empty: each lead through the rules.",
+    )
+    trigger = models.CharField(max_length=12, choices=Trigger.choices)
+    time_off = models.OneToOneField(
+        "reps.TimeOff", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=300)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField(default=now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    moved = models.PositiveIntegerField(default=0)
+    refused = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Handover of {self.rep}'s leads ({self.get_trigger_display().lower()})"

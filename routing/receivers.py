@@ -2,6 +2,7 @@
 lane), junk leads give their rotation turn back. Connected in RoutingConfig.ready()."""
 
 from django.conf import settings
+from django.db import transaction
 
 from leadhub import lanes
 
@@ -33,3 +34,13 @@ def route_captured(sender, lead_ids: list[int], **kwargs) -> None:
 def refund_junk(sender, lead_id: int, old: str, new: str, **kwargs) -> None:
     if new in REFUNDED_STATUSES:
         lanes.enqueue(lanes.ROUTING, "routing.tasks.refund_lead", lead_id, group="routing")
+
+
+def hand_over_deactivated(sender, rep_id: int, **kwargs) -> None:
+    """A rep was switched off: their open leads are handed on by the routing lane, after
+    the commit (``routing.services.rep_deactivated_handover``)."""
+    transaction.on_commit(
+        lambda: lanes.enqueue(
+            lanes.ROUTING, "routing.tasks.hand_over_deactivated", rep_id, group="routing"
+        )
+    )

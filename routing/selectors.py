@@ -2,7 +2,7 @@
 database in a fixed number of queries."""
 
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,6 +10,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from leadhub.leads.models import OPEN_STATUSES, Lead
+from leadhub.leads.selectors import leads_visible_to, user_may_work_lead
 from reps.availability import RepSnapshot
 from reps.models import Rep
 from reps.selectors import rep_of, rep_snapshots, reps_visible_to, user_sees_everything
@@ -29,7 +30,7 @@ from routing.models import (
 PERFORMANCE_WINDOW = timedelta(days=90)
 # The decisions that escalate a lead to a manager: a rule's manager fallback (the engine's
 # method) and the SLA ladder's escalation (routing.services.lead_escalate).
-ESCALATION_METHODS = ("manager", "escalation")
+ESCALATION_METHODS = engine.ESCALATION_METHODS
 
 _SETTING_TYPES: dict[str, type] = {
     "load_metric": str,
@@ -351,4 +352,107 @@ def queued_leads(pool: Pool) -> QuerySet[Lead]:
         .filter(Exists(Decision.objects.filter(lead=OuterRef("pk"), effective=True, pool=pool)))
         .annotate(waiting_since=Subquery(queued_at[:1]))
         .order_by("waiting_since", "pk")
+    )
+
+
+# --- Who may act on a lead ----------------------------------------------------------------
+#
+# One answer per question, asked by the API (sla.api) and the pages (leadhub.web) alike:
+# a lead the user may not see is a 404 (as a missing one); a lead they see but may not act
+# on is a 403 naming who may (``lead_action_refusal``); then the service decides on the
+# lead's state (a 409).
+
+
+def user_may_see_lead(user, lead_id: int) -> bool:
+    """The leads of the user's role (``leads_visible_to``: the owner, their team's manager,
+    RevOps), and those waiting in or claimed from a claim queue the user works or oversees
+    (``leads_in_claim_queues_of``): a member must see a queued lead to claim it, whoever
+    lost the race who won it, and the queue's team's manager a lead nobody owns yet."""
+    return (
+        leads_visible_to(user).filter(pk=lead_id).exists()
+        or leads_in_claim_queues_of(user).filter(pk=lead_id).exists()
+    )
+
+
+def user_manages_lead(user, lead: Lead) -> bool:
+    """RevOps; or the manager of the team owning the lead (of an unowned lead waiting in a
+    claim queue, of the queue's team)."""
+    if user_sees_everything(user):
+        return True
+    me = rep_of(user)
+    if me is None or me.role != Rep.Role.MANAGER or not me.active:
+        return False
+    if lead.owner_id is not None:
+        return lead.owner.team_id == me.team_id
+    queue = claim_queue_of(lead.pk)
+    return queue is not None and queue.team_id == me.team_id
+
+
+def user_may_set_lead_status(user, lead: Lead) -> bool:
+    """The owner, or whoever manages the lead (``user_manages_lead``). Who may change the
+    status may also add a note."""
+    return user_may_work_lead(user, lead) or user_manages_lead(user, lead)
+
+
+def user_may_claim_lead(user, lead: Lead) -> bool:
+    """A member (``queue_members``) of the claim queue the lead waits in or was claimed
+    from; nobody when it is in no claim queue."""
+    me = rep_of(user)
+    queue = claim_queue_of(lead.pk) if me is not None else None
+    return queue is not None and me.pk in queue_members(queue)
+
+
+def user_may_release_lead(user, lead: Lead) -> bool:
+    """The rep holding the lead (whether it came from a queue is the service's question)."""
+    return user_may_work_lead(user, lead)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a user who sees a lead may not do an action to it: not theirs to do (``forbidden``,
+    a 403), or nobody's (a 409, like the services' refusals)."""
+
+    message: str
+    forbidden: bool = True
+
+
+# Each action on a lead: who may do it, and what they are told otherwise.
+LEAD_ACTIONS = {
+    "accept": (user_may_work_lead, "Only the lead's owner can accept it."),
+    "decline": (user_may_work_lead, "Only the lead's owner can decline it."),
+    "touch": (user_may_work_lead, "Only the lead's owner can log a touch."),
+    "status": (
+        user_may_set_lead_status,
+        "Only the lead's owner, their team's manager and RevOps change its status.",
+    ),
+    "note": (
+        user_may_set_lead_status,
+        "Only the lead's owner, their team's manager and RevOps add notes to it.",
+    ),
+    "claim": (user_may_claim_lead, "Only the members of the lead's claim queue can claim it."),
+    "release": (user_may_release_lead, "Only the rep holding the lead can release it."),
+}
+
+
+def lead_action_refusal(user, lead: Lead, action: str) -> Refusal | None:
+    """Why ``user``, who sees ``lead`` (``user_may_see_lead``), may not do ``action`` (one of
+    ``LEAD_ACTIONS``) to it; None when they may."""
+    if action == "claim" and claim_queue_of(lead.pk) is None:
+        return Refusal("This lead is not in a claim queue.", forbidden=False)
+    may, refusal = LEAD_ACTIONS[action]
+    return None if may(user, lead) else Refusal(refusal)
+
+
+def user_may_reroute(user, lead: Lead) -> bool:
+    """May ``user`` run the rules again for ``lead``: whoever manages it, not its owner."""
+    return user_manages_lead(user, lead)
+
+
+def user_may_hand_over(user, rep: Rep) -> bool:
+    """May ``user`` hand ``rep``'s open leads on: RevOps, or the manager of ``rep``'s team."""
+    if user_sees_everything(user):
+        return True
+    me = rep_of(user)
+    return (
+        me is not None and me.active and me.role == Rep.Role.MANAGER and me.team_id == rep.team_id
     )

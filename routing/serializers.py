@@ -188,3 +188,56 @@ class DecisionSerializer(serializers.ModelSerializer):
 class ReassignSerializer(serializers.Serializer):
     rep = serializers.PrimaryKeyRelatedField(queryset=Rep.objects.all())
     reason = serializers.CharField(max_length=300)
+
+
+class RerouteSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)
+
+
+class BulkMoveSerializer(serializers.Serializer):
+    """A manager's selection: reassign every lead to one rep, or run the rules again."""
+
+    MAX_LEADS = 500
+
+    action = serializers.ChoiceField(choices=["reassign", "reroute"])
+    leads = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        min_length=1,
+        max_length=MAX_LEADS,
+    )
+    rep = serializers.PrimaryKeyRelatedField(queryset=Rep.objects.all(), required=False)
+    reason = serializers.CharField(max_length=300)
+
+    def validate(self, data):
+        if data["action"] == "reassign" and data.get("rep") is None:
+            raise serializers.ValidationError({"rep": ["Choose the rep to give the leads to."]})
+        return data
+
+
+class BulkResultSerializer(serializers.Serializer):
+    lead = serializers.IntegerField(source="lead_id")
+    decision = DecisionSerializer(allow_null=True)
+    error = serializers.CharField()
+
+
+class HandoverSerializer(serializers.Serializer):
+    successor = serializers.PrimaryKeyRelatedField(
+        queryset=Rep.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Every lead to this rep; left out: each lead through the rules.",
+    )
+    reason = serializers.CharField(max_length=300)
+    dry_run = serializers.BooleanField(default=False)
+
+
+class HandoverItemSerializer(serializers.Serializer):
+    lead = serializers.IntegerField(source="lead_id")
+    name = serializers.CharField(source="lead")
+    status = serializers.CharField()
+    outcome = serializers.CharField()
+    rep = serializers.IntegerField(source="rep_id", allow_null=True)
+    pool = serializers.IntegerField(source="pool_id", allow_null=True)
+    explanation = serializers.ListField(child=serializers.CharField())
+    decision = serializers.IntegerField(source="decision_id", allow_null=True)
+    error = serializers.CharField()

@@ -5,7 +5,15 @@ from datetime import timedelta
 
 from django.conf import settings
 
-from routing.services import decision_refund, lead_route, leads_pending
+from leadhub import lanes
+from routing.services import (
+    decision_refund,
+    handovers_due,
+    lead_route,
+    leads_pending,
+    rep_deactivated_handover,
+    time_off_handover,
+)
 
 
 def route_leads(lead_ids: list[int]) -> int:
@@ -23,3 +31,23 @@ def route_pending() -> int:
 
 def refund_lead(lead_id: int) -> bool:
     return decision_refund(lead_id=lead_id)
+
+
+def hand_over_deactivated(rep_id: int) -> int:
+    """A switched-off rep's open leads handed on; how many moved."""
+    return sum(i.decision_id is not None for i in rep_deactivated_handover(rep_id=rep_id))
+
+
+def hand_over_time_off(time_off_id: int) -> int:
+    """A rep's open leads handed on as their long time off begins; how many moved."""
+    return sum(i.decision_id is not None for i in time_off_handover(time_off_id=time_off_id))
+
+
+def handovers_check() -> int:
+    """Queue a handover for each long time off that has begun and is not handled yet."""
+    due = handovers_due()
+    for time_off_id in due:
+        lanes.enqueue(
+            lanes.ROUTING, "routing.tasks.hand_over_time_off", time_off_id, group="routing"
+        )
+    return len(due)

@@ -15,7 +15,7 @@ that moves with the clock: time off and holidays inside the snapshot horizon, co
 rates of performance-weighted pools, and any write that went around the services.
 
 What a route must not take from the cache it re-reads under lock: the pool states and the
-reps' load counters (``routing.services._assign``).
+reps' load counters (``routing.services.core._assign``).
 """
 
 import threading
@@ -105,7 +105,7 @@ def routing_inputs(*, now: datetime) -> _Entry:
     current. Counts and pool states in it are as of ``loaded_at``: good enough to learn
     which pools and reps a lead involves, not to decide under lock."""
     from routing.selectors import compiled_ruleset, routing_world, ruleset_in_force
-    from routing.services import EMPTY_RULES
+    from routing.services.core import EMPTY_RULES
 
     entry: _Entry | None = getattr(_local, "entry", None)
     name = connection.settings_dict["NAME"]

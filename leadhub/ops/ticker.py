@@ -9,6 +9,8 @@ for, each job at its own pace:
 - the routing sweep every few seconds: when a lead is still new after
   LEADHUB_ROUTING_SWEEP_AFTER_SECONDS, one ``routing_sweep`` task in the routing lane,
   never a second while one is queued or running (a lease);
+- the handover check every minute: a handover task (routing lane) for each rep whose
+  time off of LEADHUB_HANDOVER_TIME_OFF_DAYS or more has begun (once per time off);
 - its own heartbeat, for GET /health/.
 
 Any number of tickers may run (two during a deploy, one per machine): every clock step
@@ -28,6 +30,7 @@ from django.conf import settings
 from leadhub import lanes
 from leadhub.ops.services import ROUTING_SWEEP, heartbeat_beat, lease_release, lease_take
 from routing.services import leads_pending
+from routing.tasks import handovers_check
 from sla.clocks import clocks_sweep
 from sla.services import outbox_sweep
 
@@ -35,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 TICK = 1.0  # seconds: the finest pace of any job
 ROUTING_SWEEP_EVERY = 5.0
+HANDOVER_CHECK_EVERY = 60.0
 HEARTBEAT_NAME = "ticker"
 OUTBOX_SWEEP = "outbox sweep"
 
@@ -72,6 +76,11 @@ def sweep_routing() -> dict[str, int]:
     return {"queued": 1}
 
 
+def check_handovers() -> dict[str, int]:
+    """Queue the handovers of reps whose long time off has begun (routing lane)."""
+    return {"queued": handovers_check()}
+
+
 @dataclass
 class Job:
     name: str
@@ -86,6 +95,7 @@ def default_jobs() -> list[Job]:
         Job("clocks", float(settings.LEADHUB_SLA_SWEEP_SECONDS), sweep_clocks),
         Job("outbox", TICK, sweep_outbox),
         Job("routing", ROUTING_SWEEP_EVERY, sweep_routing),
+        Job("handover", HANDOVER_CHECK_EVERY, check_handovers),
     ]
 
 

@@ -1,5 +1,5 @@
-"""The dashboard's forms: the metric filters (shared by the pages and the metrics API) and
-the hand reassignment."""
+"""The dashboard's forms: the metric filters (shared by the pages and the metrics API), the
+hand reassignment, and the open leads list with its bulk moves."""
 
 from datetime import date, timedelta
 from typing import Any
@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from leadhub.leads.models import OPEN_STATUSES, LeadStatus
 from leadhub.web.metrics import DEFAULT_DAYS, MetricFilter, day_start
 from reps.selectors import reps_visible_to, teams_visible_to
 from routing.selectors import reassign_targets
@@ -67,3 +68,66 @@ class ReassignForm(forms.Form):
     def __init__(self, *args: Any, user, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["rep"].queryset = reassign_targets(user)
+
+
+class LeadsFilterForm(forms.Form):
+    """The manager's open leads: whose, and in which status."""
+
+    owner = forms.ModelChoiceField(
+        queryset=None, required=False, label="Owner", empty_label="Anyone"
+    )
+    status = forms.ChoiceField(required=False, label="Status")
+
+    def __init__(self, *args: Any, user, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = reassign_targets(user)
+        self.fields["status"].choices = [("", "Any open status")] + [
+            (value, label) for value, label in LeadStatus.choices if value in OPEN_STATUSES
+        ]
+
+
+class _LeadIdsField(forms.Field):
+    """Lead ids ticked in a list (whether the user may move each is the service's check,
+    lead by lead)."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[int]:
+        if not value:
+            return []
+        values = value if isinstance(value, list | tuple) else [value]
+        ids = []
+        for item in values:
+            text = str(item).strip()
+            if not text.isascii() or not text.isdigit() or len(text) > 12 or int(text) == 0:
+                raise forms.ValidationError("Lead ids are whole numbers.")
+            ids.append(int(text))
+        return list(dict.fromkeys(ids))
+
+
+class MoveLeadsForm(forms.Form):
+    """A selection of leads given to one rep, or routed again by the rules."""
+
+    ACTIONS = [("reassign", "Reassign to the rep below"), ("reroute", "Run the rules again")]
+    MAX_LEADS = 500
+
+    leads = _LeadIdsField(label="Leads", error_messages={"required": "Select some leads."})
+    action = forms.ChoiceField(choices=ACTIONS, widget=forms.RadioSelect, initial="reassign")
+    rep = forms.ModelChoiceField(queryset=None, required=False, label="New owner")
+    reason = forms.CharField(max_length=300, label="Reason")
+
+    def __init__(self, *args: Any, user, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["rep"].queryset = reassign_targets(user)
+
+    def clean_leads(self) -> list[int]:
+        leads = self.cleaned_data["leads"]
+        if len(leads) > self.MAX_LEADS:
+            raise forms.ValidationError(f"Select at most {self.MAX_LEADS} leads at once.")
+        return leads
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("action") == "reassign" and not cleaned.get("rep"):
+            self.add_error("rep", "Choose the rep to give the leads to.")
+        return cleaned

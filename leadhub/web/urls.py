@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from leadhub.web import views, views_dashboard, views_queue
+from leadhub.web import views, views_dashboard, views_leads, views_queue
 
 app_name = "web"
 
@@ -24,6 +24,8 @@ urlpatterns = [
         views_dashboard.reassign,
         name="dashboard-reassign",
     ),
+    path("dashboard/leads/", views_leads.open_leads, name="dashboard-leads"),
+    path("dashboard/leads/move/", views_leads.move_leads, name="dashboard-leads-move"),
     # The rep's pages (views_queue).
     path("queue/", views_queue.queue, name="queue"),
     path("queue/poll/", views_queue.queue_poll, name="queue-poll"),

@@ -13,13 +13,18 @@ benchmarks. The modules:
 - territories.py: hierarchical territory matching, most specific wins;
 - conditions.py: rule condition trees, parsed once, and the derived facts;
 - methods.py: the distribution methods and their fairness rules;
-- decide.py: rules, actions, fallbacks and the explained ``Decision``.
+- decide.py: rules, actions, fallbacks and the explained ``Decision``;
+- moves.py: the decisions of steps after routing (escalation, claim, release, manual
+  reassignment, handover, triage), explained the same way.
 """
 
 from routing.engine.conditions import DERIVED_FACTS, RuleError, parse_condition
 from routing.engine.decide import (
+    ASSIGNED,
     NOBODY,
+    NURTURE,
     QUEUED,
+    TRIAGE,
     CompiledRuleSet,
     Decision,
     compile_ruleset,
@@ -44,12 +49,24 @@ from routing.engine.inputs import (
     refund,
 )
 from routing.engine.methods import Candidate
+from routing.engine.moves import (
+    ESCALATION_METHODS,
+    decide_escalation,
+    decide_for_rep,
+    decide_queue,
+    decide_triage,
+    reasons_in_words,
+)
 from routing.engine.territories import TerritoryIndex
 
 __all__ = [
+    "ASSIGNED",
     "DERIVED_FACTS",
+    "ESCALATION_METHODS",
     "NOBODY",
+    "NURTURE",
     "QUEUED",
+    "TRIAGE",
     "Action",
     "ActionKind",
     "Candidate",
@@ -71,7 +88,12 @@ __all__ = [
     "apply_update",
     "compile_ruleset",
     "decide",
+    "decide_escalation",
+    "decide_for_rep",
     "decide_in_pool",
+    "decide_queue",
+    "decide_triage",
     "parse_condition",
+    "reasons_in_words",
     "refund",
 ]

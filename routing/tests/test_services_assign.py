@@ -239,5 +239,9 @@ def test_an_sla_escalation_past_the_managers_ceiling_goes_to_triage(capped_team)
     assert ceiling_notices(manager) == 1
     to_triage = lead_escalate(lead_id=second, reason="SLA")
     assert (to_triage.outcome, to_triage.rep_id) == ("triage", None)
-    assert "holds 1 open escalated leads, their ceiling" in to_triage.payload["explanation"][0]
+    explanation = to_triage.payload["explanation"]
+    assert explanation[0] == "SLA"
+    assert f"{manager.user.get_full_name() or manager} holds 1 open escalated leads" in (
+        " ".join(explanation)
+    )
     assert ceiling_notices(manager) == 1

@@ -2,6 +2,7 @@ import pytest
 
 from leadhub.leads.tests.factories import LeadFactory
 from reps.models import Rep
+from reps.services import rep_update
 from reps.tests.factories import RepFactory, TeamFactory
 from routing.models import Rule
 from routing.services import lead_reassign, lead_route, ruleset_draft, ruleset_publish
@@ -49,7 +50,7 @@ def test_triage_decisions_notify_nobody_and_a_manual_reassignment_tells_the_new_
         manual = lead_reassign(lead_id=routed.lead_id, rep_id=other.pk, actor=None, reason="VIP")
     assert Notification.objects.get(decision=manual, channel="in_app").event == "lead.reassigned"
     assert notification_for_decision(decision_id=routed.pk).rep_id == routed.rep_id
-    Rep.objects.filter(pk=routed.rep_id).update(active=False)  # the pool is empty: triage
+    rep_update(rep=Rep.objects.get(pk=routed.rep_id), active=False)  # the pool empties: triage
     triage = LeadFactory()
     with django_capture_on_commit_callbacks(execute=True):
         assert lead_route(lead_id=triage.pk).outcome == "triage"

@@ -99,7 +99,7 @@ def test_the_ticker_command_runs_every_job_once_and_beats(capsys):
 
     call_command("ticker", "--once")
     beat = Heartbeat.objects.get(name="ticker")
-    assert set(beat.detail) == {"clocks", "outbox", "routing"}
+    assert set(beat.detail) == {"clocks", "outbox", "routing", "handover"}
     assert "Ticker stopped." in capsys.readouterr().out
 
 
