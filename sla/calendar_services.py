@@ -74,8 +74,10 @@ def holidays_import(
         return report
     if calendar.pk is None:
         calendar.save()
+    # Row by row (a calendar holds a few hundred at most): each is recorded in the audit log.
     for row in added:
         row.calendar = calendar
-    Holiday.objects.bulk_create(added)
-    Holiday.objects.bulk_update(changed, ["name"])
+        row.save()
+    for row in changed:
+        row.save(update_fields=["name"])
     return report
