@@ -369,6 +369,13 @@ if LEADHUB_MANAGER_MAX_ESCALATED < 0:
     raise ImproperlyConfigured(
         f"LEADHUB_MANAGER_MAX_ESCALATED must be 0 or more, not {LEADHUB_MANAGER_MAX_ESCALATED}"
     )
+# An A/B routing experiment calls no winner before each arm has this many leads
+# (routing.experiments): below it, differences in conversion are mostly noise.
+LEADHUB_EXPERIMENT_MIN_LEADS = env_int("LEADHUB_EXPERIMENT_MIN_LEADS", 100)
+if LEADHUB_EXPERIMENT_MIN_LEADS < 1:
+    raise ImproperlyConfigured(
+        f"LEADHUB_EXPERIMENT_MIN_LEADS must be 1 or more, not {LEADHUB_EXPERIMENT_MIN_LEADS}"
+    )
 
 # --- Audit log (leadhub.audit, django-auditlog) ------------------------------------------
 # Before and after values stored as JSON (numbers, lists, null), not as their str().

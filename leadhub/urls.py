@@ -27,6 +27,9 @@ from routing.api import (
     RuleViewSet,
     TerritoryViewSet,
 )
+from routing.api_ledger import FairnessLedgerView, PoolLedgerView
+from routing.experiments.api import ExperimentViewSet
+from routing.replay.api import ReplayDetailView, ReplayListView, ReplayRunView
 from sla.api import (
     LeadAcceptView,
     LeadClaimView,
@@ -46,6 +49,7 @@ router.register("territories", TerritoryViewSet, basename="territory")
 router.register("pools", PoolViewSet, basename="pool")
 router.register("rules", RuleViewSet, basename="rule")
 router.register("rulesets", RuleSetViewSet, basename="ruleset")
+router.register("experiments", ExperimentViewSet, basename="experiment")
 router.register("notifications", NotificationViewSet, basename="notification")
 
 urlpatterns = [
@@ -58,6 +62,9 @@ urlpatterns = [
     path("api/leads/<int:pk>/reassign/", LeadReassignView.as_view(), name="lead-reassign"),
     path("api/leads/<int:pk>/reroute/", LeadRerouteView.as_view(), name="lead-reroute"),
     path("api/leads/bulk/", LeadBulkMoveView.as_view(), name="lead-bulk-move"),
+    path("api/rulesets/<str:ref>/replay/", ReplayRunView.as_view(), name="ruleset-replay"),
+    path("api/replays/", ReplayListView.as_view(), name="replay-list"),
+    path("api/replays/<int:pk>/", ReplayDetailView.as_view(), name="replay-detail"),
     path("api/reps/<int:pk>/handover/", RepHandoverView.as_view(), name="rep-handover"),
     path("api/leads/<int:pk>/accept/", LeadAcceptView.as_view(), name="lead-accept"),
     path("api/leads/<int:pk>/decline/", LeadDeclineView.as_view(), name="lead-decline"),
@@ -73,6 +80,8 @@ urlpatterns = [
     path("api/metrics/conversion/", ConversionMetricsView.as_view(), name="metrics-conversion"),
     path("api/metrics/fairness/", FairnessMetricsView.as_view(), name="metrics-fairness"),
     path("api/metrics/workload/", WorkloadMetricsView.as_view(), name="metrics-workload"),
+    path("api/pools/<int:pk>/ledger/", PoolLedgerView.as_view(), name="pool-ledger"),
+    path("api/fairness/ledger/", FairnessLedgerView.as_view(), name="fairness-ledger"),
     path("api/", include(router.urls)),
     path("", include("leadhub.web.urls")),
     path("", include("leadhub.leads.urls")),

@@ -32,6 +32,7 @@ from routing.config_services import (
     territory_delete,
     territory_save,
 )
+from routing.lint import ruleset_lint, ruleset_lint_errors
 from routing.models import Decision, Pool, PoolMember, Rule, RuleSet, Territory
 from routing.selectors import (
     reassign_target_refusal,
@@ -46,7 +47,10 @@ from routing.serializers import (
     DecisionSerializer,
     HandoverItemSerializer,
     HandoverSerializer,
+    LintQuerySerializer,
+    LintReportSerializer,
     PoolSerializer,
+    PublishDraftSerializer,
     PublishSerializer,
     ReassignSerializer,
     RerouteSerializer,
@@ -366,20 +370,72 @@ class RuleSetViewSet(viewsets.ReadOnlyModelViewSet):
         return RuleSetSerializer if self.action == "list" else RuleSetDetailSerializer
 
     @extend_schema(
-        request=PublishSerializer,
+        request=PublishDraftSerializer,
         responses={201: RuleSetDetailSerializer, 400: BAD_INPUT},
-        description="Publish the draft as the next version and put it in force.",
+        description="Publish the draft as the next version and put it in force. When lint "
+        "finds errors in the draft (GET /api/rulesets/draft/lint/), it is refused with a 400 "
+        "listing them in `lint`, unless `force` is true.",
     )
     @action(detail=False, methods=["post"])
     def publish(self, request):
-        serializer = PublishSerializer(data=request.data)
+        serializer = PublishDraftSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        draft = RuleSet.objects.filter(is_draft=True).first()
+        if draft is not None and not serializer.validated_data["force"]:
+            errors = ruleset_lint_errors(draft)
+            if errors:
+                raise serializers.ValidationError(
+                    {
+                        "force": [
+                            f"Lint finds {len(errors)} error(s) in the draft; fix them, or "
+                            "send force: true to publish anyway."
+                        ],
+                        "lint": [f.to_dict() for f in errors],
+                    }
+                )
         try:
             ruleset = ruleset_publish(actor=request.user, note=serializer.validated_data["note"])
         except RoutingError as exc:
             raise routing_error(exc) from exc
         ruleset = self.get_queryset().prefetch_related("rules").get(pk=ruleset.pk)
         return Response(RuleSetDetailSerializer(ruleset).data, status=status.HTTP_201_CREATED)
+
+    def _lint(self, request, ruleset: RuleSet) -> Response:
+        query = LintQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        report = ruleset_lint(ruleset, sample=query.validated_data["sample"])
+        return Response(LintReportSerializer(report.to_dict()).data)
+
+    @extend_schema(
+        parameters=[LintQuerySerializer],
+        responses={
+            200: LintReportSerializer,
+            400: BAD_INPUT,
+            404: OpenApiResponse(description="No such version."),
+        },
+        description="Lint this version and the set-up: every finding (error or warning) about "
+        "a rule, pool, territory or SLA policy, in words, and how many of a sample of the "
+        "last 30 days' leads would end in triage, by reason. Writes nothing.",
+    )
+    @action(detail=True, methods=["get"])
+    def lint(self, request, version=None):
+        return self._lint(request, self.get_object())
+
+    @extend_schema(
+        parameters=[LintQuerySerializer],
+        responses={
+            200: LintReportSerializer,
+            400: BAD_INPUT,
+            404: OpenApiResponse(description="There is no draft."),
+        },
+        description="Lint the draft and the set-up, as /api/rulesets/{version}/lint/ does.",
+    )
+    @action(detail=False, methods=["get"], url_path="draft/lint")
+    def draft_lint(self, request):
+        draft = RuleSet.objects.filter(is_draft=True).first()
+        if draft is None:
+            raise NotFound("There is no draft.")
+        return self._lint(request, draft)
 
     @extend_schema(
         request=PublishSerializer,

@@ -256,6 +256,13 @@ class Decision(models.Model):
     # When a junk lead's turn was given back to the pool (at most once).
     refunded_at = models.DateTimeField(null=True, blank=True)
     payload = models.JSONField(default=dict, help_text="The engine's full decision.")
+    # The A/B experiment and arm ("a"/"b") the lead was placed in by this decision (None and
+    # ""; outside experiments). Columns, not payload keys: an experiment's figures read its
+    # decisions through the foreign key's index.
+    experiment = models.ForeignKey(
+        "Experiment", null=True, blank=True, on_delete=models.PROTECT, related_name="decisions"
+    )
+    arm = models.CharField(max_length=1, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -316,3 +323,89 @@ class Handover(models.Model):
 
     def __str__(self) -> str:
         return f"Handover of {self.rep}'s leads ({self.get_trigger_display().lower()})"
+
+
+class ReplayReport(models.Model):
+    """What a rule set would have done with the leads of a past window (routing.replay):
+    the figures and the leads whose owner, pool or outcome would change. Written once, by
+    ``replay_run``; a replay writes nothing else."""
+
+    ruleset = models.ForeignKey(
+        RuleSet, null=True, blank=True, on_delete=models.SET_NULL, related_name="replays"
+    )
+    # "Draft" or "Version 3", kept in case the rule set row goes (the draft is deleted on
+    # publishing).
+    ruleset_label = models.CharField(max_length=40)
+    days = models.PositiveIntegerField()
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    created_at = models.DateTimeField(default=now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    leads = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
+    seconds = models.FloatField(default=0)
+    summary = models.JSONField(default=dict, help_text="The report's figures.")
+    changes = models.JSONField(default=list, help_text="The leads that change, in capture order.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        when = f"{self.created_at:%Y-%m-%d %H:%M}"
+        return f"Replay of {self.ruleset_label} over {self.days} days ({when})"
+
+
+class Experiment(models.Model):
+    """An A/B routing experiment: while it runs, the leads of its segment are split between
+    two arms, each a published rule-set version or a pool, by a stable hash (routing/engine/
+    experiments.py); each decision records the arm. Written through routing.experiments."""
+
+    class Arm(models.TextChoices):
+        A = "a", "A"
+        B = "b", "B"
+
+    name = models.CharField(max_length=100, unique=True)
+    segment = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="A condition tree, as a rule's; empty: every lead.",
+    )
+    arm_a_ruleset = models.ForeignKey(
+        RuleSet, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    arm_a_pool = models.ForeignKey(
+        Pool, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    arm_b_ruleset = models.ForeignKey(
+        RuleSet, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    arm_b_pool = models.ForeignKey(
+        Pool, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    split = models.PositiveSmallIntegerField(
+        default=50, help_text="Percent of the segment's leads in arm A (1 to 99)."
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    note = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-starts_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(split__gte=1, split__lte=99), name="experiment_split_range"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="experiment_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

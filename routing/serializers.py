@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from reps.models import Rep
 from routing.config_services import Member
+from routing.lint import MAX_SAMPLE, SAMPLE_SIZE
 from routing.models import Decision, Pool, PoolMember, Publication, Rule, RuleSet, Territory
 
 
@@ -127,6 +128,43 @@ class PublishSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
 
+class PublishDraftSerializer(PublishSerializer):
+    force = serializers.BooleanField(
+        default=False, help_text="Publish even when lint finds errors in the draft."
+    )
+
+
+class LintFindingSerializer(serializers.Serializer):
+    severity = serializers.ChoiceField(choices=["error", "warning"])
+    code = serializers.CharField()
+    kind = serializers.CharField(help_text="rule, pool, territory, ruleset, sla_policy")
+    object_id = serializers.IntegerField(allow_null=True)
+    subject = serializers.CharField(help_text="The object in words, e.g. rule 'EMEA' (#3).")
+    message = serializers.CharField()
+
+
+class LintSampleSerializer(serializers.Serializer):
+    leads = serializers.IntegerField()
+    triage = serializers.IntegerField()
+
+
+class LintReportSerializer(serializers.Serializer):
+    ruleset = serializers.CharField()
+    errors = serializers.IntegerField()
+    warnings = serializers.IntegerField()
+    sample = LintSampleSerializer()
+    findings = LintFindingSerializer(many=True)
+
+
+class LintQuerySerializer(serializers.Serializer):
+    sample = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_SAMPLE,
+        default=SAMPLE_SIZE,
+        help_text="Recent leads to decide with the rules (0: none).",
+    )
+
+
 class CandidateSerializer(serializers.Serializer):
     rep_id = serializers.IntegerField()
     name = serializers.CharField()
@@ -169,6 +207,9 @@ class DecisionSerializer(serializers.ModelSerializer):
             "actor",
             "reason",
             "created_at",
+            # The A/B experiment (id) and arm ("a"/"b") the lead was placed in; null and "".
+            "experiment",
+            "arm",
         ]
 
     @extend_schema_field(CandidateSerializer(many=True))

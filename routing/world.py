@@ -30,6 +30,7 @@ from django.db import connection
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from routing import engine
+from routing.engine.experiments import Experiment as CompiledExperiment
 
 MAX_AGE = timedelta(seconds=60)
 # How often a process re-reads the token while its copy is young: a change made in another
@@ -125,6 +126,15 @@ def routing_inputs(*, now: datetime) -> _Entry:
     return entry
 
 
+def running_experiments() -> tuple[CompiledExperiment, ...]:
+    """The A/B experiments not yet ended, compiled (``routing.engine.experiments``), from
+    this process's copy under the same token as the world; whether one runs at a given
+    instant is the engine's check (``Experiment.running``)."""
+    from routing.experiments.selectors import experiments_compiled
+
+    return cached("routing.experiments", experiments_compiled)
+
+
 def connect_models(models: list, prefix: str) -> None:
     """Move the token on every save and delete of these models."""
     for model in models:
@@ -137,10 +147,10 @@ def connect() -> None:
     """Connect the token to every write of what the world holds (RoutingConfig.ready)."""
     from reps.models import Holiday, HolidayCalendar, Rep, Skill, Team, TimeOff, WorkingHours
     from reps.signals import reps_changed
-    from routing.models import Pool, PoolMember, Publication, Territory
+    from routing.models import Experiment, Pool, PoolMember, Publication, Territory
 
     models = [Team, Rep, WorkingHours, TimeOff, HolidayCalendar, Holiday, Skill]
-    models += [Pool, PoolMember, Territory, Publication]
+    models += [Pool, PoolMember, Territory, Publication, Experiment]
     connect_models(models, "routing.world")
     m2m_changed.connect(
         routing_changed, sender=Rep.skills.through, dispatch_uid="routing.world.rep_skills"

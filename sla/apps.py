@@ -13,9 +13,11 @@ class SlaConfig(AppConfig):
             leads_captured,
         )
         from reps.models import Holiday, HolidayCalendar
+        from routing.lint import register_lint_check
         from routing.signals import escalation_ceiling_reached, lead_routed
         from routing.world import connect_models
         from sla import receivers
+        from sla.lint import sla_lint
         from sla.models import (
             BusinessCalendar,
             BusinessHours,
@@ -45,3 +47,5 @@ class SlaConfig(AppConfig):
         lead_changed.connect(receivers.lead_changed, dispatch_uid="sla.lead_changed")
         # The playbook is routing's; these sections are ours (see sla.playbook).
         register_sections()
+        # So is rule lint; these checks are ours (see sla.lint).
+        register_lint_check("sla", sla_lint)

@@ -44,6 +44,7 @@ AUDITED: dict[str, dict[str, Any]] = {
     "routing.PoolMember": {},
     "routing.Rule": {},
     "routing.Publication": {},
+    "routing.Experiment": {},
     "sla.SlaPolicy": {},
     "sla.SlaStep": {},
     "sla.BusinessCalendar": {},

@@ -1,7 +1,14 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from leadhub.web import views, views_dashboard, views_leads, views_queue
+from leadhub.web import (
+    views,
+    views_dashboard,
+    views_experiments,
+    views_leads,
+    views_ledger,
+    views_queue,
+)
 
 app_name = "web"
 
@@ -26,6 +33,9 @@ urlpatterns = [
     ),
     path("dashboard/leads/", views_leads.open_leads, name="dashboard-leads"),
     path("dashboard/leads/move/", views_leads.move_leads, name="dashboard-leads-move"),
+    path("dashboard/ledger/", views_ledger.ledger, name="dashboard-ledger"),
+    path("dashboard/experiments/", views_experiments.experiments, name="experiments"),
+    path("dashboard/experiments/<int:pk>/", views_experiments.experiment, name="experiment"),
     # The rep's pages (views_queue).
     path("queue/", views_queue.queue, name="queue"),
     path("queue/poll/", views_queue.queue_poll, name="queue-poll"),

@@ -8,15 +8,17 @@ parts (``RoutingLeadAdminMixin``, ``DecisionInline``) are composed into the one 
 by the composition root, ``leadhub.admin``.
 """
 
-from routing.admin import handovers, pools, rulesets, territories
+from routing.admin import experiments, handovers, pools, rulesets, territories
 from routing.admin.decisions import DecisionAdmin, decision_context, render_decision
 from routing.admin.leads import DecisionInline, RoutingLeadAdminMixin
+from routing.replay import admin as replay_admin  # noqa: F401 (registers the replays)
 
 __all__ = [
     "DecisionAdmin",
     "DecisionInline",
     "RoutingLeadAdminMixin",
     "decision_context",
+    "experiments",
     "handovers",
     "pools",
     "render_decision",

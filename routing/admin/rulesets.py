@@ -27,6 +27,7 @@ from django.urls import URLPattern, path
 from django.utils import timezone
 
 from routing import engine
+from routing.admin.compare import compare_view, draft_diff_context
 from routing.admin.decisions import decision_context
 from routing.admin.preview import PreviewForm
 from routing.config_services import (
@@ -35,6 +36,7 @@ from routing.config_services import (
     draft_rule_delete,
     draft_rule_save,
 )
+from routing.lint import ruleset_lint_errors
 from routing.models import Publication, Rule, RuleSet
 from routing.selectors import routing_world, ruleset_in_force
 from routing.services import (
@@ -112,6 +114,30 @@ class RuleInline(admin.TabularInline):
 
 class NoteForm(forms.Form):
     note = forms.CharField(max_length=300, required=False, help_text="Kept with the publication.")
+
+
+class PublishForm(NoteForm):
+    """Publishing the draft; when lint finds errors in it, only with "publish anyway"."""
+
+    publish_anyway = forms.BooleanField(
+        required=False, help_text="Publish although lint finds the errors listed above."
+    )
+
+    def __init__(self, *args: Any, lint_errors: int = 0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lint_errors = lint_errors
+        if not lint_errors:
+            del self.fields["publish_anyway"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.lint_errors and not cleaned.get("publish_anyway"):
+            self.add_error(
+                "publish_anyway",
+                f"Lint finds {self.lint_errors} error(s) in the draft: fix them, or tick "
+                "this to publish anyway.",
+            )
+        return cleaned
 
 
 @admin.register(RuleSet)
@@ -220,6 +246,7 @@ class RuleSetAdmin(admin.ModelAdmin):
         view = self.admin_site.admin_view
         return [
             path("preview/", view(self.preview_view), name="routing_preview"),
+            path("compare/", view(self.compare_view), name="routing_ruleset_compare"),
             path("<int:pk>/publish/", view(self.publish_view), name="routing_ruleset_publish"),
             path("<int:pk>/rollback/", view(self.rollback_view), name="routing_ruleset_rollback"),
             *super().get_urls(),
@@ -252,6 +279,7 @@ class RuleSetAdmin(admin.ModelAdmin):
         button: str,
         form: forms.Form | None,
         ruleset: RuleSet | None = None,
+        findings: list | None = None,
     ) -> HttpResponse:
         context = {
             **self.admin_site.each_context(request),
@@ -261,6 +289,7 @@ class RuleSetAdmin(admin.ModelAdmin):
             "button": button,
             "form": form,
             "original": ruleset,
+            "findings": findings or [],
         }
         return TemplateResponse(request, "admin/routing/ruleset/confirm.html", context)
 
@@ -268,7 +297,8 @@ class RuleSetAdmin(admin.ModelAdmin):
         draft = get_object_or_404(RuleSet, pk=pk, is_draft=True)
         if not self.has_change_permission(request, draft):
             raise PermissionDenied
-        form = NoteForm(request.POST or None)
+        errors = ruleset_lint_errors(draft)
+        form = PublishForm(request.POST or None, lint_errors=len(errors))
         if request.method == "POST" and form.is_valid():
             try:
                 version = ruleset_publish(actor=request.user, note=form.cleaned_data["note"])
@@ -284,6 +314,7 @@ class RuleSetAdmin(admin.ModelAdmin):
             button="Publish",
             form=form,
             ruleset=draft,
+            findings=errors,
         )
 
     def rollback_view(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -325,6 +356,8 @@ class RuleSetAdmin(admin.ModelAdmin):
         context["can_publish"] = (
             obj is not None and obj.is_draft and self.has_change_permission(request, obj)
         )
+        if obj is not None and obj.is_draft:
+            context.update(draft_diff_context(obj))
         return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
@@ -335,6 +368,9 @@ class RuleSetAdmin(admin.ModelAdmin):
             "can_publish": draft is not None and self.has_change_permission(request, draft),
         }
         return super().changelist_view(request, context)
+
+    def compare_view(self, request: HttpRequest) -> HttpResponse:
+        return compare_view(self, request)
 
     def preview_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_view_permission(request):

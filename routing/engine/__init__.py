@@ -15,7 +15,12 @@ benchmarks. The modules:
 - methods.py: the distribution methods and their fairness rules;
 - decide.py: rules, actions, fallbacks and the explained ``Decision``;
 - moves.py: the decisions of steps after routing (escalation, claim, release, manual
-  reassignment, handover, triage), explained the same way.
+  reassignment, handover, triage), explained the same way;
+- experiments.py: A/B experiments, a lead's arm by a stable hash;
+- ledger.py: the fairness arithmetic (weights, targets, catch-up) the methods and the
+  fairness ledger share;
+- lint.py: what can be proved about a rule set without a lead (unreachable rules, hours
+  nobody works, overlapping territories).
 """
 
 from routing.engine.conditions import DERIVED_FACTS, RuleError, parse_condition

@@ -65,23 +65,22 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from reps.availability import (
-    LeadNeeds,
-    Reason,
-    RepSnapshot,
-    effective_weight,
-    rep_eligibility,
-)
+from reps.availability import LeadNeeds, RepSnapshot, rep_eligibility
 from routing.engine.inputs import Method, Pool, PoolState, StateUpdate, World
 
-UNKNOWN_REP = "unknown_rep"
-# The rep declined this lead or held it before (World.excluded).
-EXCLUDED_REP = "previous_owner"
+# The catch-up rules, weights and targets are the fairness ledger's too (ledger.py).
+from routing.engine.ledger import (
+    EXCLUDED_REP,
+    UNKNOWN_REP,
+    fair_targets,
+    member_weight,
+    owes_catch_up,
+    performance_weight,
+    rotation_catch_up,
+    weighted_catch_up,
+)
+
 ZERO_WEIGHT = "zero_weight"
-# Reasons that say the lead does not fit the member, rather than the member being away.
-FIT_REASONS = frozenset({Reason.MISSING_SKILL, Reason.LANGUAGE, Reason.TIER})
-# A member skipped for these is not owed a catch-up turn.
-NO_CATCH_UP = FIT_REASONS | {UNKNOWN_REP, EXCLUDED_REP}
 UNBOUNDED_CAPACITY = 10**9
 
 
@@ -197,7 +196,7 @@ def _rotation(
 ) -> PoolResult:
     limit = max(0, pool.settings.catch_up_limit)
     credit = state.credits.get
-    owed = {rid: min(credit(rid, 0), limit) for rid in m.order}
+    owed = {rid: rotation_catch_up(credit(rid, 0), limit) for rid in m.order}
     for rid in m.order:
         row = metrics.get(rid)
         if row is None:
@@ -224,8 +223,8 @@ def _rotation(
         reasons = m.reasons[rid]
         if not reasons:
             return _result(pool, state, m, metrics, rid, "next in rotation", now, credits=earned)
-        if limit and not NO_CATCH_UP.intersection(reasons):
-            earned[rid] = min(limit, owed[rid] + 1)
+        if limit and owes_catch_up(reasons):
+            earned[rid] = rotation_catch_up(owed[rid] + 1, limit)
     return _result(pool, state, m, metrics, None, "", now)
 
 
@@ -257,16 +256,18 @@ def _forgive(
     Raising a count raises the total and so every share; the new total N' solves
     N' = (counts of the others) + Σ over the raised members of (p · N' - limit).
     """
-    total_weight = sum(weights[rid] for rid in counts)
+    counted = {rid: weights[rid] for rid in counts}
+    total_weight = sum(counted.values())
     total = float(sum(counts.values()))
-    threshold = max(limit, 1)
     behind: set[int] = set()
     while True:
-        scale = total / total_weight
+        targets = fair_targets(counted, total)
+        # Behind by more than the catch-up rule gives back.
         new = [
             rid
             for rid in eligible
-            if weights[rid] * scale - counts[rid] > threshold and rid not in behind
+            if rid not in behind
+            and weighted_catch_up(targets[rid] - counts[rid], limit) < targets[rid] - counts[rid]
         ]
         if not new:
             break
@@ -318,11 +319,11 @@ def _weighted(
     for rid, value in raised.items():
         counts[rid] = value
         metrics[rid]["forgiven"] = value - assigned(rid, 0)
-    total_weight = sum(weights[rid] for rid in counts)
+    counted = {rid: weights[rid] for rid in counts}
+    total_weight = sum(counted.values())
     n = sum(counts.values())
-    scale = n / total_weight
-    for rid, w in ((rid, weights[rid]) for rid in counts):
-        metrics[rid]["target"] = w * scale
+    for rid, target in fair_targets(counted, n).items():
+        metrics[rid]["target"] = target
     rank = {rid: i for i, rid in enumerate(m.order)}
     # Quota method: members under their upper quota first, then lowest (count + 1) / weight.
     rid = min(
@@ -339,18 +340,11 @@ def _weighted(
     )
 
 
-def _weight(pool: Pool, rep: RepSnapshot, now: datetime) -> float:
-    override = pool.settings.weights.get(rep.id)
-    if override is None:
-        return effective_weight(rep, now)
-    return effective_weight(replace(rep, weight=override), now)
-
-
 def weighted_round_robin(
     pool: Pool, state: PoolState, world: World, lead: Mapping[str, Any], now: datetime
 ) -> PoolResult:
     m = _Members(pool, state, world, _needs(pool, lead), now)
-    weights = {rid: _weight(pool, rep, now) for rid, rep in m.reps.items()}
+    weights = {rid: member_weight(pool.settings, rep, now) for rid, rep in m.reps.items()}
     return _weighted(pool, state, m, weights, now, {}, "weighted")
 
 
@@ -360,12 +354,11 @@ def performance_weighted(
     m = _Members(pool, state, world, _needs(pool, lead), now)
     known = [world.performance[rid] for rid in m.reps if rid in world.performance]
     default = sum(known) / len(known) if known else 1.0
-    floor = pool.settings.performance_floor
     weights = {}
     metrics: dict[int, dict[str, Any]] = {}
     for rid, rep in m.reps.items():
         rate = world.performance.get(rid, default)
-        weights[rid] = max(floor, rate) * _weight(pool, rep, now)
+        weights[rid] = performance_weight(pool.settings, rep, rate, now)
         metrics[rid] = {"conversion": rate}
     return _weighted(pool, state, m, weights, now, metrics, "performance-weighted")
 

@@ -6,7 +6,7 @@ section's has (``Section.check``); ``playbook_check`` runs them all, routing's t
 registered ones, over one ``Checker``. An entry with a field missing or unknown is still
 checked field by field, so that a file's every error is reported in one run."""
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -101,8 +101,25 @@ def playbook_check(data: Any) -> tuple[Plan, list[str]]:
         check.error(name, "unknown section.")
     if data.get("format", FORMAT) != FORMAT:
         check.error("format", f"this LeadHub reads format {FORMAT}, not {data['format']!r}.")
+    for where in _with_nul(data, ""):
+        check.error(where, "contains a NUL character (\\0), which cannot be stored.")
     refer = _referrer(check, _known(check, data, every))
     return {s.name: s.check(check, data, refer) for s in every}, check.errors
+
+
+def _with_nul(value: Any, where: str) -> Iterator[str]:
+    """The places of the texts (values or keys) holding a NUL, which PostgreSQL refuses."""
+    if isinstance(value, str) and "\x00" in value:
+        yield where
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and "\x00" in key:
+                yield f"{where}.{key!r}" if where else repr(key)
+            else:
+                yield from _with_nul(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _with_nul(item, f"{where}[{i}]")
 
 
 def _known(

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from leadhub.leads.models import PipelineSettings, ScoringRule
 from reps.models import HolidayCalendar, Rep, Skill, Team
-from routing.models import Pool, Rule, Territory
+from routing.models import Pool, Rule, RuleSet, Territory
 from routing.playbook.base import FORMAT, PlaybookError, instant, sections, sorted_json
 from routing.selectors import ruleset_in_force
 
@@ -119,8 +119,12 @@ def export_territories() -> list[dict[str, Any]]:
 
 def export_rules() -> list[dict[str, Any]]:
     ruleset = ruleset_in_force()
-    if ruleset is None:
-        return []
+    return [] if ruleset is None else export_ruleset(ruleset)
+
+
+def export_ruleset(ruleset: RuleSet) -> list[dict[str, Any]]:
+    """A rule set's rules as the playbook holds them, in evaluation order (the draft's or
+    any version's: the admin compares two with ``routing.playbook.diff``)."""
     rules = (
         Rule.objects.filter(ruleset=ruleset)
         .select_related("action_pool", "action_rep__user", "fallback_pool")

@@ -41,10 +41,11 @@ from reps.availability import RepSnapshot, escalations_left
 from reps.load import load_counts, rep_loads_ensure
 from reps.models import RepLoad
 from routing import engine
+from routing.engine.experiments import ArmDecision, decide_with_experiments
 from routing.models import Decision, PoolState
 from routing.selectors import engine_states, lead_snapshot, with_escalated_counts
 from routing.signals import announce_escalation_ceiling, announce_routed
-from routing.world import routing_inputs
+from routing.world import routing_inputs, running_experiments
 
 MAX_ATTEMPTS = 3
 EMPTY_RULES = engine.compile_ruleset(engine.RuleSet(None, ()))
@@ -73,7 +74,10 @@ def partial_cutoff(now: datetime | None = None) -> datetime:
 
 
 def by_rules(snapshot, rules, world, now) -> engine.Decision:
-    return engine.decide(snapshot, rules, world, now)
+    """The rules in force decide, unless the lead falls in a running A/B experiment's
+    segment: then its arm does (an ``ArmDecision``, which ``store`` records). The
+    experiments come compiled from this process's cached set-up (``routing.world``)."""
+    return decide_with_experiments(snapshot, rules, world, now, running_experiments())
 
 
 @dataclass(frozen=True)
@@ -255,6 +259,7 @@ def store(
         "reason": reason,
         "from_rep_id": lead.owner_id,
     }
+    placement = decision.placement if isinstance(decision, ArmDecision) else None
     stored = Decision.objects.create(
         lead=lead,
         kind=kind,
@@ -269,6 +274,8 @@ def store(
         outcome=decision.outcome,
         rotation=decision.rotation,
         payload=payload,
+        experiment_id=placement.experiment_id if placement else None,
+        arm=placement.arm if placement else "",
     )
     if kind == Decision.Kind.AUTO:
         lead_stamp_routed_rule(lead=lead, rule_name=decision.rule_name)

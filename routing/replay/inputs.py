@@ -1,0 +1,272 @@
+"""What a replay reads: the world over a past window, the pools' rotation at its start,
+the reps' load at its start, and the leads in capture order with their stored routing
+decision. Reads only; a replay writes nothing but its report.
+
+The set-up (pools and their members, territories, reps' settings and working hours, the
+managers) is today's: it is not versioned. What moves with the clock is evaluated at each
+lead's capture instant by the engine itself: working hours, time off and holidays (loaded
+here for the whole window, not only ``reps.selectors.SNAPSHOT_HORIZON``), ramp-up weights.
+Presence is not stored over time, so every rep is taken as available.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db.models import Count
+
+from leadhub.leads.models import OPEN_STATUSES, Lead
+from reps.availability import Presence, RepSnapshot
+from reps.load import lead_counts
+from reps.models import Holiday, Rep, TimeOff
+from routing import engine
+from routing.models import Decision
+from routing.selectors import routing_world
+
+# Leads are read from the database this many at a time (and their decisions with them).
+CHUNK = 2000
+
+# The lead fields as the engine reads them (``routing.selectors.lead_snapshot``), read with
+# ``values()`` rather than as model instances: a replay reads every lead of the window.
+LEAD_FIELDS = tuple(f.attname for f in Lead._meta.concrete_fields)
+# Costly to read (long text, JSON, timestamps) and read by the engine only when a rule's
+# condition or a pool's skill field names them: left out of the snapshot otherwise.
+HEAVY_FIELDS = frozenset(
+    {
+        "message",
+        "pages",
+        "intent_signals",
+        "custom",
+        "updated_at",
+        "assigned_at",
+        "accepted_at",
+        "first_touch_at",
+        "form_session",
+    }
+)
+DECISION_FIELDS = (
+    "lead_id",
+    "pk",
+    "created_at",
+    "ruleset_version",
+    "rule_id",
+    "rule_name",
+    "method",
+    "pool_id",
+    "rep_id",
+    "outcome",
+    "rotation",
+)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A lead's stored routing decision: its first automatic one (what the rules decided
+    when it was captured; later moves by hand, claims and SLA steps are not routing)."""
+
+    pk: int
+    created_at: datetime
+    ruleset_version: int | None
+    rule_id: int | None
+    rule_name: str
+    method: str
+    pool_id: int | None
+    rep_id: int | None
+    outcome: str
+    rotation: bool
+
+
+@dataclass(frozen=True)
+class LeadRow:
+    snapshot: dict[str, Any]
+    stored: Stored | None
+    # Kinds of the lead's later decisions (manual, claim, sla, ...), for the report.
+    moved_by: tuple[str, ...]
+
+
+def replay_world(start: datetime, end: datetime) -> engine.World:
+    """Today's set-up, with every rep's time off and holidays over the whole window and
+    presence "available" (not stored over time)."""
+    world = routing_world(now=start)
+    rep_ids = list(world.reps)
+    time_off: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for rep_id, t_start, t_end in (
+        TimeOff.objects.filter(rep_id__in=rep_ids, end__gt=start, start__lt=end)
+        .order_by("rep_id", "start")
+        .values_list("rep_id", "start", "end")
+    ):
+        time_off[rep_id].append((t_start, t_end))
+    calendars = dict(
+        Rep.objects.filter(pk__in=rep_ids, holiday_calendar__isnull=False).values_list(
+            "pk", "holiday_calendar_id"
+        )
+    )
+    holidays: dict[int, set[date]] = defaultdict(set)
+    window = ((start - timedelta(days=1)).date(), (end + timedelta(days=1)).date())
+    for calendar_id, day in Holiday.objects.filter(
+        calendar_id__in=set(calendars.values()), date__range=window
+    ).values_list("calendar_id", "date"):
+        holidays[calendar_id].add(day)
+    reps = {
+        rid: replace(
+            rep,
+            presence=Presence.AVAILABLE,
+            time_off=tuple(time_off.get(rid, ())),
+            holidays=frozenset(holidays.get(calendars.get(rid), ())),
+            open_count=0,
+            day_count=0,
+            week_count=0,
+            escalated_count=0,
+        )
+        for rid, rep in world.reps.items()
+    }
+    return replace(world, reps=reps, states={})
+
+
+def state_from_candidates(pool_id: int, candidates: list[dict[str, Any]]) -> engine.PoolState:
+    """A pool's rotation state as a stored decision read it, from its candidates: they are
+    listed in rotation order after the pointer (so the pointer is the last one), with the
+    figures the method compared (credits, rotation counts, last assignment)."""
+    rows = [c for c in candidates if c.get("pool_id") == pool_id]
+    assigned, credits, last = {}, {}, {}
+    for c in rows:
+        metrics = c.get("metrics") or {}
+        rid = c["rep_id"]
+        if metrics.get("credit"):
+            credits[rid] = metrics["credit"]
+        if "assigned" in metrics:
+            assigned[rid] = metrics["assigned"]
+        if metrics.get("last_assigned_at"):
+            last[rid] = datetime.fromisoformat(metrics["last_assigned_at"])
+    return engine.PoolState(
+        pool_id=pool_id,
+        last_rep_id=rows[-1]["rep_id"] if rows else None,
+        assigned=assigned,
+        credits=credits,
+        last_assigned_at=last,
+    )
+
+
+def states_at(pool_ids: list[int], start: datetime, end: datetime) -> dict[int, engine.PoolState]:
+    """Each pool's rotation state at ``start``, as its first decision in the window read it
+    (one query per pool, on the (pool, created_at) index). A pool with no decision in the
+    window starts fresh: its rotation begins at its first member."""
+    states = {}
+    for pool_id in pool_ids:
+        payload = (
+            Decision.objects.filter(pool_id=pool_id, created_at__gte=start, created_at__lt=end)
+            .order_by("created_at", "pk")
+            .values_list("payload", flat=True)
+            .first()
+        )
+        if payload:
+            states[pool_id] = state_from_candidates(pool_id, payload.get("candidates") or [])
+    return states
+
+
+@dataclass(frozen=True)
+class Load:
+    """The reps' load at the window's start: open leads, and leads given in each rep's
+    local day and week up to the start; and when each lead open at the start closed."""
+
+    open: dict[int, int]
+    day: dict[int, int]
+    week: dict[int, int]
+    closings: list[tuple[datetime, int]]
+
+
+def load_at(reps: dict[int, RepSnapshot], start: datetime) -> Load:
+    """Counted from the leads (who owns them now), as ``reps.load.lead_counts`` does."""
+    before = Lead.objects.filter(owner_id__isnull=False, assigned_at__lt=start)
+    still_open = (
+        before.filter(closed_at__isnull=True, status__in=sorted(OPEN_STATUSES))
+        .order_by()
+        .values("owner_id")
+        .annotate(n=Count("pk"))
+    )
+    open_counts = {row["owner_id"]: row["n"] for row in still_open}
+    closings = []
+    for owner_id, closed_at in before.filter(closed_at__gt=start).values_list(
+        "owner_id", "closed_at"
+    ):
+        open_counts[owner_id] = open_counts.get(owner_id, 0) + 1
+        closings.append((closed_at, owner_id))
+    # Open leads are counted above, as of the start; lead_counts' own open count is as of
+    # now, so it is asked for no open status at all.
+    counted = lead_counts(list(reps), {r.timezone for r in reps.values()}, start, ("",))
+    return Load(
+        open=open_counts,
+        day={rid: c[1] for rid, c in counted.items()},
+        week={rid: c[2] for rid, c in counted.items()},
+        closings=closings,
+    )
+
+
+def _named(node: Any, names: set[str]) -> None:
+    if isinstance(node, dict):
+        if isinstance(node.get("field"), str):
+            names.add(node["field"].split(".")[0])
+        for value in node.values():
+            _named(value, names)
+    elif isinstance(node, list):
+        for value in node:
+            _named(value, names)
+
+
+def snapshot_fields(rules: engine.CompiledRuleSet, world: engine.World) -> tuple[str, ...]:
+    """The lead fields a replay reads: all but the heavy ones no rule or pool names."""
+    names: set[str] = set()
+    for compiled in rules.rules:
+        _named(dict(compiled.rule.condition), names)
+    names |= {p.settings.skill_field for p in world.pools.values()}
+    return tuple(f for f in LEAD_FIELDS if f not in HEAVY_FIELDS or f in names)
+
+
+def lead_rows(
+    start: datetime,
+    end: datetime,
+    chunk: int = CHUNK,
+    fields: tuple[str, ...] = LEAD_FIELDS,
+) -> Iterator[list[LeadRow]]:
+    """The leads captured in [start, end), in capture order, ``chunk`` at a time, each with
+    its stored routing decision: two queries a chunk, and nothing kept between chunks."""
+    leads = (
+        Lead.objects.filter(captured_at__gte=start, captured_at__lt=end)
+        .order_by("captured_at", "pk")
+        .values_list(*fields, "account__owner_id")
+        .iterator(chunk_size=chunk)
+    )
+    batch: list[dict[str, Any]] = []
+    for values in leads:
+        snapshot = dict(zip(fields, values, strict=False))
+        snapshot["account_owner_id"] = values[-1]
+        batch.append(snapshot)
+        if len(batch) == chunk:
+            yield _with_decisions(batch)
+            batch = []
+    if batch:
+        yield _with_decisions(batch)
+
+
+def _with_decisions(batch: list[dict[str, Any]]) -> list[LeadRow]:
+    ids = [s["id"] for s in batch]
+    stored: dict[int, Stored] = {}
+    moved: dict[int, list[str]] = defaultdict(list)
+    for row in (
+        Decision.objects.filter(lead_id__in=ids)
+        .order_by("lead_id", "created_at", "pk")
+        .values_list("kind", *DECISION_FIELDS)
+    ):
+        kind, lead_id = row[0], row[1]
+        if kind != Decision.Kind.AUTO:
+            moved[lead_id].append(kind)
+        elif lead_id not in stored:
+            stored[lead_id] = Stored(*row[2:])
+    return [LeadRow(s, stored.get(s["id"]), tuple(moved.get(s["id"], ()))) for s in batch]
+
+
+def stored_payloads(decision_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The full stored decisions (candidates, explanation) of a few leads."""
+    return dict(Decision.objects.filter(pk__in=decision_ids).values_list("pk", "payload"))
