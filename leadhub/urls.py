@@ -1,9 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from leadhub.api_docs import api_docs_view, api_schema_view
+from leadhub.api_tokens import TokenLogoutAllView, TokenLogoutView, TokenObtainView
 from leadhub.audit.api import AuditLogView
 from leadhub.leads.api import LeadViewSet
 from leadhub.ops.views import health_view
@@ -39,6 +39,7 @@ from sla.api import (
     LeadTouchView,
     NotificationViewSet,
     QueueListView,
+    WebhookSubscriptionViewSet,
 )
 
 router = DefaultRouter()
@@ -51,11 +52,14 @@ router.register("rules", RuleViewSet, basename="rule")
 router.register("rulesets", RuleSetViewSet, basename="ruleset")
 router.register("experiments", ExperimentViewSet, basename="experiment")
 router.register("notifications", NotificationViewSet, basename="notification")
+router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook-subscription")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", health_view, name="health"),
-    path("api/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/auth/token/", TokenObtainView.as_view(), name="api-token"),
+    path("api/auth/logout/", TokenLogoutView.as_view(), name="api-logout"),
+    path("api/auth/logout-all/", TokenLogoutAllView.as_view(), name="api-logout-all"),
     path("api/schema/", api_schema_view, name="api-schema"),
     path("api/docs/", api_docs_view, name="api-docs"),
     path("api/leads/<int:pk>/decision/", LeadDecisionView.as_view(), name="lead-decision"),

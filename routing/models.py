@@ -36,6 +36,7 @@ class Territory(models.Model):
 
     class Meta:
         ordering = ["name"]
+        verbose_name_plural = "territories"
 
     def __str__(self) -> str:
         return self.name

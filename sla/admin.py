@@ -1,7 +1,10 @@
 """The outbox in the admin: every notification with its delivery state, a re-send action,
 and the webhook subscriptions and Slack webhooks RevOps configure."""
 
+from datetime import timedelta
+
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db import models
 from django.db.models import QuerySet
@@ -9,6 +12,7 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 
 from leadhub.leads.models import Lead, LeadStatus
+from routing.admin.widgets import ConditionRowsWidget
 from routing.engine import RuleError, parse_condition
 from sla.models import (
     BusinessCalendar,
@@ -80,10 +84,30 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     list_display = ["name", "url", "team", "active", "created_at"]
     list_filter = ["active", "team"]
     search_fields = ["name", "url"]
-    readonly_fields = ["secret", "created_at"]
-    actions = ["regenerate_secret"]
+    readonly_fields = ["secret", "previous_secret_until", "created_at"]
+    actions = ["rotate_secret", "regenerate_secret"]
 
-    @admin.action(description="Regenerate the signing secret", permissions=["change"])
+    @admin.action(
+        description="Rotate the signing secret (the old one still signs for a while)",
+        permissions=["change"],
+    )
+    def rotate_secret(self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]) -> None:
+        hours = settings.LEADHUB_WEBHOOK_SECRET_GRACE_HOURS
+        for subscription in queryset:
+            webhook_subscription_regenerate_secret(
+                subscription=subscription, grace=timedelta(hours=hours)
+            )
+        self.message_user(
+            request,
+            f"New secret for {queryset.count()} subscription(s): for {hours} hours each "
+            "delivery carries signatures by the old and the new secret; update the receivers "
+            "before then.",
+        )
+
+    @admin.action(
+        description="Regenerate the signing secret now (the old one stops at once)",
+        permissions=["change"],
+    )
     def regenerate_secret(
         self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]
     ) -> None:
@@ -139,6 +163,14 @@ class SlaStepInline(admin.TabularInline):
 
 
 class SlaPolicyForm(forms.ModelForm):
+    # A box per lead status, not a JSON list to type; the stored value stays a list.
+    pause_statuses = forms.MultipleChoiceField(
+        choices=LeadStatus.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="While the lead is in one of these statuses its clocks stand still.",
+    )
+
     class Meta:
         model = SlaPolicy
         fields = [
@@ -151,15 +183,8 @@ class SlaPolicyForm(forms.ModelForm):
             "touch_minutes",
             "pause_statuses",
         ]
-
-    def clean_pause_statuses(self) -> list:
-        value = self.cleaned_data.get("pause_statuses") or []
-        if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
-            raise forms.ValidationError('A list of lead statuses, e.g. ["nurture"].')
-        unknown = sorted(set(value) - {s.value for s in LeadStatus})
-        if unknown:
-            raise forms.ValidationError(f"Unknown lead statuses: {', '.join(unknown)}.")
-        return value
+        # Rows of field / operator / value, the JSON one click away; checked below.
+        widgets = {"condition": ConditionRowsWidget()}
 
     def clean_condition(self) -> dict:
         value = self.cleaned_data.get("condition") or {}

@@ -1,10 +1,15 @@
 """REST endpoints for the people working leads: a rep's own in-app notifications (the list,
 unread first, and marking one read), the work on a lead (accept, decline, touch, status,
-claim, release) and the claim queues with their waiting leads.
+claim, release) and the claim queues with their waiting leads; and, for RevOps, the webhook
+subscriptions (with their secrets' rotation).
 
 Another rep's notification or lead is a 404, never a 403, so its existence does not leak;
 intake keys may do nothing here."""
 
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import OuterRef, Prefetch, Subquery
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -29,7 +34,7 @@ from leadhub.leads.services import (
     lead_touch,
 )
 from reps.models import Rep
-from reps.selectors import rep_of
+from reps.selectors import rep_of, user_sees_everything
 from routing import services as routing
 from routing.models import Decision
 from routing.selectors import (
@@ -38,7 +43,7 @@ from routing.selectors import (
     queued_leads,
     user_may_see_lead,
 )
-from sla.models import Notification, SlaClock
+from sla.models import Notification, SlaClock, WebhookSubscription
 from sla.selectors import notifications_of
 from sla.serializers import (
     LEADS_PER_QUEUE,
@@ -48,8 +53,17 @@ from sla.serializers import (
     QueueSerializer,
     StatusSerializer,
     TouchSerializer,
+    WebhookRotateSerializer,
+    WebhookSecretSerializer,
+    WebhookSubscriptionSerializer,
 )
-from sla.services import notification_mark_read
+from sla.services import (
+    notification_mark_read,
+    webhook_subscription_create,
+    webhook_subscription_delete,
+    webhook_subscription_regenerate_secret,
+    webhook_subscription_update,
+)
 
 NOT_FOUND = OpenApiResponse(description="No such notification, or not one of yours.")
 
@@ -284,3 +298,89 @@ class QueueListView(APIView):
                 ]
             )
         return Response(QueueSerializer(queues, many=True).data)
+
+
+# --- Webhook subscriptions ------------------------------------------------------------------
+
+NO_SUBSCRIPTION = OpenApiResponse(description="No such subscription.")
+
+
+class RevOpsAccess(permissions.BasePermission):
+    message = "Only RevOps manage webhook subscriptions."
+
+    def has_permission(self, request, view) -> bool:
+        if intake_key_of(request) is not None:
+            raise PermissionDenied("An intake key may only create leads.")
+        return bool(request.user and user_sees_everything(request.user))
+
+
+def _as_drf_error(exc: DjangoValidationError) -> serializers.ValidationError:
+    if hasattr(exc, "error_dict"):
+        return serializers.ValidationError(exc.message_dict)
+    return serializers.ValidationError({"non_field_errors": exc.messages})
+
+
+@extend_schema_view(
+    list=extend_schema(description="Every webhook subscription (never its secret)."),
+    retrieve=extend_schema(responses={200: WebhookSubscriptionSerializer, 404: NO_SUBSCRIPTION}),
+    create=extend_schema(
+        request=WebhookSubscriptionSerializer,
+        responses={201: WebhookSecretSerializer, 400: BAD_INPUT},
+        description="A new subscription. The answer carries its signing secret (whsec_…), "
+        "shown this once.",
+    ),
+    update=extend_schema(responses={200: WebhookSubscriptionSerializer, 404: NO_SUBSCRIPTION}),
+    partial_update=extend_schema(
+        responses={200: WebhookSubscriptionSerializer, 404: NO_SUBSCRIPTION}
+    ),
+    destroy=extend_schema(
+        description="Delete the subscription and its deliveries (queued ones are not sent)."
+    ),
+)
+class WebhookSubscriptionViewSet(viewsets.ModelViewSet):
+    """RevOps manage the systems LeadHub POSTs events to."""
+
+    permission_classes = [RevOpsAccess]
+    serializer_class = WebhookSubscriptionSerializer
+    queryset = WebhookSubscription.objects.order_by("name", "pk")
+    filter_backends = []
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            subscription = webhook_subscription_create(**serializer.validated_data)
+        except DjangoValidationError as exc:
+            raise _as_drf_error(exc) from exc
+        return Response(WebhookSecretSerializer(subscription).data, status=status.HTTP_201_CREATED)
+
+    def perform_update(self, serializer):
+        try:
+            webhook_subscription_update(
+                subscription=serializer.instance, **serializer.validated_data
+            )
+        except DjangoValidationError as exc:
+            raise _as_drf_error(exc) from exc
+
+    def perform_destroy(self, instance):
+        webhook_subscription_delete(subscription=instance)
+
+    @extend_schema(
+        request=WebhookRotateSerializer,
+        responses={200: WebhookSecretSerializer, 400: BAD_INPUT, 404: NO_SUBSCRIPTION},
+        description="A new signing secret, shown this once, in force at once. For "
+        "grace_hours the old one signs beside it (webhook-signature carries both), so the "
+        "receiver can switch without losing a delivery.",
+    )
+    @action(detail=True, methods=["post"])
+    def rotate(self, request, pk=None):
+        subscription = self.get_object()
+        serializer = WebhookRotateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        hours = serializer.validated_data.get(
+            "grace_hours", settings.LEADHUB_WEBHOOK_SECRET_GRACE_HOURS
+        )
+        subscription = webhook_subscription_regenerate_secret(
+            subscription=subscription, grace=timedelta(hours=hours)
+        )
+        return Response(WebhookSecretSerializer(subscription).data)

@@ -1,24 +1,37 @@
 """Sending one outbox row over its channel. No database writes here: ``outbox_deliver``
 claims the row, calls ``send`` and records what happened.
 
+Webhooks are signed per Standard Webhooks (https://www.standardwebhooks.com/):
+``webhook-id`` (the outbox row's, the same on every retry), ``webhook-timestamp`` (the
+attempt's) and ``webhook-signature`` (one ``v1,<base64>`` per secret in force, space-
+separated: the new and the old during a rotation's grace period), made with the
+``standardwebhooks`` package receivers verify with. ``X-LeadHub-Signature`` is kept,
+deprecated, for one release.
+
 Slack and webhooks use urllib (no new dependency) with a short timeout
 (LEADHUB_OUTBOX_TIMEOUT_SECONDS), so a slow endpoint costs one worker a few seconds and
 never anyone else: each row is its own task.
 """
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
 import re
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.urls import reverse
+from django.utils import timezone
+from standardwebhooks import Webhook
 
-from sla.models import Notification
+from sla.models import SECRET_PREFIX, Notification, WebhookSubscription
 
 USER_AGENT = "LeadHub-Outbox/1"
 # Of an endpoint's error response, enough to recognise it in the admin.
@@ -74,12 +87,24 @@ def email_subject(title: str) -> str:
     return CONTROL_CHARACTERS.sub(" ", title).strip()
 
 
+def lead_url(lead_id: int) -> str:
+    """The lead's page, absolute: LEADHUB_SITE_URL and the page's path."""
+    return settings.LEADHUB_SITE_URL.rstrip("/") + reverse("web:lead", args=[lead_id])
+
+
+def _lead_id(note: Notification) -> int | None:
+    lead_id = (note.payload.get("lead") or {}).get("id")
+    return lead_id if isinstance(lead_id, int) and not isinstance(lead_id, bool) else None
+
+
 def email_text(note: Notification) -> str:
     lines = [note.title, ""]
     lead = note.payload.get("lead") or {}
+    lead_id = _lead_id(note)
     name = f"{lead.get('first_name', '')} {lead.get('last_name', '')}".strip()
     for label, value in [
-        ("Lead", f"#{lead['id']}" if lead.get("id") else ""),
+        ("Lead", f"#{lead_id}" if lead_id else ""),
+        ("Open", lead_url(lead_id) if lead_id else ""),
         ("Name", name),
         ("Email", lead.get("email")),
         ("Phone", lead.get("phone")),
@@ -97,9 +122,12 @@ def slack_escape(text: str) -> str:
 
 
 def slack_text(note: Notification) -> str:
-    lead = note.payload.get("lead") or {}
+    """The title, and a link to the lead's page (Slack's ``<url|text>``)."""
+    lead_id = _lead_id(note)
     title = slack_escape(note.title)
-    return f"{title} (lead #{lead['id']})" if lead.get("id") else title
+    if lead_id is None:
+        return title
+    return f"{title} (<{slack_escape(lead_url(lead_id))}|lead #{lead_id}>)"
 
 
 def webhook_body(note: Notification) -> bytes:
@@ -114,9 +142,53 @@ def webhook_body(note: Notification) -> bytes:
 
 
 def signature(secret: str, body: bytes) -> str:
-    """The X-LeadHub-Signature value: a receiver recomputes it over the raw body with the
-    subscription's secret and compares with hmac.compare_digest."""
+    """The deprecated X-LeadHub-Signature value: HMAC-SHA256 of the raw body keyed with the
+    subscription's secret string as shown (``whsec_`` included). Removed next release."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def signing_key(secret: str) -> bytes:
+    """The HMAC key of a secret: the base64 after ``whsec_`` (Standard Webhooks), or, for a
+    secret from before them (no prefix), its own bytes."""
+    if not secret.startswith(SECRET_PREFIX):
+        return secret.encode()
+    try:
+        return base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
+    except binascii.Error as exc:
+        raise Undeliverable("The subscription's secret is not valid base64.") from exc
+
+
+def secrets_in_force(subscription: WebhookSubscription, at: datetime) -> list[str]:
+    """The secrets that sign a delivery at ``at``: the current one, and the one a rotation
+    replaced while its grace period lasts."""
+    secrets = [subscription.secret]
+    until = subscription.previous_secret_until
+    if subscription.previous_secret and until is not None and at < until:
+        secrets.append(subscription.previous_secret)
+    return secrets
+
+
+def webhook_id(note: Notification) -> str:
+    """The message id receivers deduplicate on: the outbox row's, so every retry (and an
+    admin re-send) of one delivery carries the same."""
+    return f"msg_{note.pk}"
+
+
+def standard_headers(
+    subscription: WebhookSubscription, msg_id: str, body: bytes, at: datetime
+) -> dict[str, str]:
+    """The Standard Webhooks headers of one attempt at ``at``."""
+    stamp = datetime.fromtimestamp(int(at.timestamp()), tz=UTC)
+    text = body.decode()
+    signatures = [
+        Webhook(signing_key(secret)).sign(msg_id=msg_id, timestamp=stamp, data=text)
+        for secret in secrets_in_force(subscription, at)
+    ]
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(stamp.timestamp())),
+        "webhook-signature": " ".join(signatures),
+    }
 
 
 def send_webhook(note: Notification) -> None:
@@ -128,6 +200,7 @@ def send_webhook(note: Notification) -> None:
         subscription.url,
         body,
         {
+            **standard_headers(subscription, webhook_id(note), body, timezone.now()),
             "X-LeadHub-Event": note.event,
             "X-LeadHub-Delivery": str(note.pk),
             "X-LeadHub-Signature": signature(subscription.secret, body),

@@ -12,35 +12,45 @@ What is read, and what is deliberately not:
 - DTEND is exclusive, so an all-day event from the 24th with DTEND the 27th gives the 24th,
   25th and 26th; a date-time end past midnight includes its own date. DURATION (days or
   weeks, or a time for date-times) works the same way. One event spans at most 366 days.
-- RRULE with FREQ=YEARLY only, and COUNT or UNTIL, INTERVAL, one BYMONTH, one BYMONTHDAY
-  or one BYDAY with an ordinal (``4TH`` for Thanksgiving, ``-1MO`` for Memorial Day).
-  Dates a year lacks (29 February, a fifth Monday) are skipped, as the RFC says. EXDATE
-  and RDATE (dates or date-times) remove and add occurrences.
+- RRULE, RDATE and EXDATE are expanded by the ``icalendar`` and ``recurring-ical-events``
+  packages: every frequency and BY* part of RFC 5545 (``BYDAY=4TH`` for Thanksgiving,
+  ``-1MO`` for Memorial Day, ``BYSETPOS``, ``BYWEEKNO``, ``FREQ=MONTHLY``, ...). Dates a
+  year lacks (29 February, a fifth Monday) are skipped, as the RFC says. RRULE is read
+  once per event, with COUNT or UNTIL (not both, as the RFC says).
 - No occurrence of a rule is expanded past ``horizon``: that bounds rules without COUNT or
   UNTIL, which never end, and a COUNT=10000 too. The import service sets it to the end of
-  the year ten years from now; re-importing the same file later extends it.
+  the year ten years from now; re-importing the same file later extends it. A rule that
+  gives more than ``MAX_OCCURRENCES`` starts before the horizon is an error, as is one that
+  repeats within a day (FREQ=HOURLY, BYHOUR, ...). Occurrences more than ``HISTORY_YEARS``
+  before the horizon are not expanded (DTSTART itself always counts).
+
+This module reads the file's structure itself, line by line, so that every error names its
+line (the libraries do not keep line numbers); the libraries read each event's recurrence.
 
 Two events on one date: the first in the file names it. Every error names the line (the
 first physical line of a folded one) and the reason; a bad event is reported and skipped,
 a broken structure (BEGIN/END) stops the reading.
 """
 
-import calendar
 import re
+import warnings
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+import icalendar
+import recurring_ical_events
+
 MAX_EVENT_DAYS = 366
+MAX_OCCURRENCES = 5_000  # starts of one rule before the horizon: ten years of days fit
+HISTORY_YEARS = 30  # a rule is expanded from at most this many years before the horizon
 DEFAULT_NAME = "Holiday"
 BEGIN_CALENDAR = ("BEGIN", "VCALENDAR")
-_WEEKDAYS = {"MO": 0, "TU": 1, "WE": 2, "TH": 3, "FR": 4, "SA": 5, "SU": 6}
 _DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
 _DATE_TIME = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z?")
 _DURATION = re.compile(
     r"P(?:(?P<weeks>\d+)W|(?:(?P<days>\d+)D)?(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?"
     r"(?:(?P<seconds>\d+)S)?)?)"
 )
-_BYDAY = re.compile(r"([+-]?)([1-5])(MO|TU|WE|TH|FR|SA|SU)")
 _ESCAPES = re.compile(r"\\(.)")
 _NAME = re.compile(r"[A-Za-z0-9-]+")
 
@@ -81,6 +91,7 @@ class _Property:
     name: str
     params: dict[str, str]
     value: str
+    text: str  # the whole (unfolded) content line, for the libraries
 
 
 def read_holidays(text: str, *, horizon: date) -> IcalResult:
@@ -177,7 +188,7 @@ def _parse_line(number: int, line: str) -> _Property:
         params[key.upper()] = value
     if not rest.startswith(":"):
         raise _Bad(f"{name}: no ':' before the value")
-    return _Property(number, name, params, rest[1:])
+    return _Property(number, name, params, rest[1:], line)
 
 
 @dataclass(frozen=True)
@@ -269,14 +280,7 @@ def _event_holidays(event: list[_Property], line: int, horizon: date) -> list[Ic
     name = _unescape(summary.value) if summary is not None else ""
     name = " ".join(name.split()) or DEFAULT_NAME
 
-    starts = {start.day}
-    rrule = _single(props, "RRULE")
-    if rrule is not None:
-        starts |= _yearly(rrule, start.day, horizon)
-    for prop in props.get("RDATE", []):
-        starts |= {_when(prop, value).day for value in prop.value.split(",")}
-    for prop in props.get("EXDATE", []):
-        starts -= {_when(prop, value).day for value in prop.value.split(",")}
+    starts = _starts(props, start, horizon)
     return [
         IcalHoliday(first + timedelta(days=offset), name, line)
         for first in sorted(starts)
@@ -289,81 +293,53 @@ def _unescape(text: str) -> str:
     return _ESCAPES.sub(lambda m: "\n" if m.group(1) in "nN" else m.group(1), text)
 
 
-def _yearly(prop: _Property, first: date, horizon: date) -> set[date]:
-    """The start dates a FREQ=YEARLY rule gives, up to ``horizon`` (see the module
-    docstring); ``first`` (DTSTART) counts as the first occurrence."""
-    rule: dict[str, str] = {}
-    for part in prop.value.upper().split(";"):
-        key, sep, value = part.partition("=")
-        if not sep or not value:
-            raise _Bad(f"RRULE: {part!r} is not NAME=value", prop.line)
-        if key in rule:
-            raise _Bad(f"RRULE: {key} appears twice", prop.line)
-        rule[key] = value
-    unknown = set(rule) - {"FREQ", "COUNT", "UNTIL", "INTERVAL", "BYMONTH", "BYMONTHDAY"}
-    unknown -= {"BYDAY", "WKST"}
-    if unknown:
-        raise _Bad(f"RRULE: {', '.join(sorted(unknown))} is not supported", prop.line)
-    if rule.get("FREQ") != "YEARLY":
-        raise _Bad(
-            f"RRULE: only FREQ=YEARLY is supported, not FREQ={rule.get('FREQ', '')}", prop.line
-        )
-    if "COUNT" in rule and "UNTIL" in rule:
-        raise _Bad("RRULE: COUNT or UNTIL, not both", prop.line)
-    count = _number(rule, "COUNT", prop, 1, 10_000)
-    interval = _number(rule, "INTERVAL", prop, 1, 100) or 1
-    month = _number(rule, "BYMONTH", prop, 1, 12) or first.month
-    until = horizon
-    if "UNTIL" in rule:
-        until = min(until, _when(prop, rule["UNTIL"]).day)
-    byday = rule.get("BYDAY")
-    bymonthday = rule.get("BYMONTHDAY")
-    if byday is not None and bymonthday is not None:
-        raise _Bad("RRULE: BYDAY and BYMONTHDAY together are not supported", prop.line)
-    if byday is not None and not _BYDAY.fullmatch(byday):
-        raise _Bad(
-            f"RRULE: BYDAY={byday} is not supported (one weekday with an ordinal, e.g. 4TH)",
-            prop.line,
-        )
-    monthday = first.day
-    if bymonthday is not None:
-        if not re.fullmatch(r"[+-]?\d{1,2}", bymonthday) or not 1 <= abs(int(bymonthday)) <= 31:
-            raise _Bad(f"RRULE: BYMONTHDAY={bymonthday} is not one day -31 to 31", prop.line)
-        monthday = int(bymonthday)
-
-    found = {first}
-    year = first.year
-    while year <= until.year and (count is None or len(found) < count):
-        day = _occurrence(year, month, monthday, byday)
-        if day is not None and first < day <= until:
-            found.add(day)
-        year += interval
-    return found
+def _starts(props: dict[str, list[_Property]], start: _When, horizon: date) -> set[date]:
+    """The dates the event starts on up to ``horizon``: DTSTART, and what its RRULE, RDATE
+    and EXDATE give, expanded by recurring-ical-events (each start as the date written)."""
+    rrule = _single(props, "RRULE")
+    recurrence = [p for name in ("RRULE", "RDATE", "EXDATE") for p in props.get(name, [])]
+    if not recurrence:
+        return {start.day}
+    dtstart = props["DTSTART"][0]
+    lines = ["BEGIN:VCALENDAR", "BEGIN:VEVENT", dtstart.text, *(p.text for p in recurrence)]
+    text = "\r\n".join([*lines, "END:VEVENT", "END:VCALENDAR", ""])
+    blame = rrule or recurrence[0]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # dateutil's about COUNT with UNTIL: refused below
+            ical = icalendar.Calendar.from_ical(text)
+            event = ical.walk("VEVENT")[0]
+            for name, reason in event.errors:
+                bad = next((p for p in recurrence if p.name == name), blame)
+                raise _Bad(f"{name}: {reason}", bad.line)
+            if rrule is not None and {"COUNT", "UNTIL"} <= set(event["RRULE"]):
+                raise _Bad("RRULE: COUNT or UNTIL, not both", rrule.line)
+            if rrule is not None:
+                _whole_days(event["RRULE"], rrule)
+            earliest = max(start.day, date(horizon.year - HISTORY_YEARS, 1, 1))
+            query = recurring_ical_events.of(ical)
+            occurrences = query.between(earliest, horizon + timedelta(days=1))
+            if len(occurrences) > MAX_OCCURRENCES:
+                raise _Bad(
+                    f"RRULE: more than {MAX_OCCURRENCES} occurrences before {horizon}", blame.line
+                )
+            starts = {start.day}
+            for occurrence in occurrences:
+                moment = occurrence["DTSTART"].dt
+                starts.add(moment.date() if isinstance(moment, datetime) else moment)
+    except _Bad:
+        raise
+    except Exception as exc:  # the libraries' own errors: any kind, always this event's
+        raise _Bad(f"{blame.name}: {exc}"[:300], blame.line) from None
+    return {day for day in starts if day <= horizon}
 
 
-def _number(rule: dict[str, str], key: str, prop: _Property, low: int, high: int) -> int | None:
-    if key not in rule:
-        return None
-    if not rule[key].isdigit() or not low <= int(rule[key]) <= high:
-        raise _Bad(f"RRULE: {key}={rule[key]} is not a number {low} to {high}", prop.line)
-    return int(rule[key])
-
-
-def _occurrence(year: int, month: int, monthday: int, byday: str | None) -> date | None:
-    """The date a yearly rule gives in ``year``, or None when that year has none."""
-    length = calendar.monthrange(year, month)[1]
-    if byday is not None:
-        match = _BYDAY.fullmatch(byday)
-        assert match is not None
-        sign, nth, weekday = match.groups()
-        if sign == "-":
-            last = date(year, month, length)
-            day = last - timedelta(days=(last.weekday() - _WEEKDAYS[weekday]) % 7)
-            day -= timedelta(weeks=int(nth) - 1)
-        else:
-            first = date(year, month, 1)
-            day = first + timedelta(days=(_WEEKDAYS[weekday] - first.weekday()) % 7)
-            day += timedelta(weeks=int(nth) - 1)
-        return day if day.month == month else None
-    number = monthday if monthday > 0 else length + 1 + monthday
-    return date(year, month, number) if 1 <= number <= length else None
+def _whole_days(rule: icalendar.vRecur, prop: _Property) -> None:
+    """A holiday repeats on days: rules that repeat within a day are refused (they would
+    also give hundreds of thousands of occurrences)."""
+    freq = (rule.get("FREQ") or [""])[0]
+    if freq in {"SECONDLY", "MINUTELY", "HOURLY"}:
+        raise _Bad(f"RRULE: FREQ={freq} repeats within a day; holidays are whole days", prop.line)
+    parts = sorted({"BYHOUR", "BYMINUTE", "BYSECOND"} & set(rule))
+    if parts:
+        raise _Bad(f"RRULE: {', '.join(parts)} is not used for whole-day holidays", prop.line)

@@ -8,6 +8,7 @@ delivery to make: ``sla.services.outbox_deliver`` claims it, sends it, and eithe
 sent or schedules the next attempt, until it is ``dead`` after LEADHUB_OUTBOX_MAX_ATTEMPTS.
 """
 
+import base64
 import secrets
 from collections.abc import Iterable
 from datetime import time
@@ -46,8 +47,12 @@ def validate_events(value: object) -> None:
         )
 
 
+# Standard Webhooks secrets: "whsec_" and the base64 of the key (24 to 64 random bytes).
+SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
+
+
 def new_secret() -> str:
-    return secrets.token_urlsafe(32)
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 class WebhookSubscription(models.Model):
@@ -57,8 +62,14 @@ class WebhookSubscription(models.Model):
     name = models.CharField(max_length=100, unique=True)
     url = models.URLField(max_length=500)
     events = models.JSONField(validators=[validate_events], help_text="Event names it receives.")
-    # Signs every delivery (X-LeadHub-Signature); never exported with the playbook.
+    # Signs every delivery (webhook-signature, and the deprecated X-LeadHub-Signature);
+    # never exported with the playbook. Secrets from before Standard Webhooks lack the
+    # "whsec_" prefix: sla.delivery.signing_key reads both.
     secret = models.CharField(max_length=100, default=new_secret, editable=False)
+    # The secret a rotation replaced, still signing (beside the new one) until
+    # ``previous_secret_until``: the receivers' grace period to switch.
+    previous_secret = models.CharField(max_length=100, blank=True, editable=False)
+    previous_secret_until = models.DateTimeField(null=True, blank=True, editable=False)
     active = models.BooleanField(default=True)
     team = models.ForeignKey(
         "reps.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
@@ -86,6 +97,7 @@ class SlackWebhook(models.Model):
     active = models.BooleanField(default=True)
 
     class Meta:
+        verbose_name = "Slack webhook"
         constraints = [
             models.CheckConstraint(
                 condition=Q(rep__isnull=False, team__isnull=True)
@@ -331,6 +343,7 @@ class SlaStep(models.Model):
 
     class Meta:
         ordering = ["policy", "position", "id"]
+        verbose_name = "SLA step"
         constraints = [models.CheckConstraint(condition=Q(times__gte=1), name="sla_step_times_1")]
 
     def __str__(self) -> str:
@@ -386,6 +399,7 @@ class SlaClock(models.Model):
 
     class Meta:
         ordering = ["-started_at", "-id"]
+        verbose_name = "SLA clock"
         indexes = [
             models.Index(
                 fields=["next_at"], condition=Q(status="running"), name="sla_clock_running_next"

@@ -3,6 +3,7 @@ it answers with. Input is checked here only as far as its shape; whether the lea
 is the services' answer (``leadhub.leads.services``, ``routing.services``)."""
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -10,10 +11,12 @@ from rest_framework import serializers
 from leadhub.leads.models import Lead, LeadStatus
 from leadhub.leads.services import TOUCH_KINDS
 from routing.models import Decision, Pool
-from sla.models import SlaClock
+from sla.models import Event, SlaClock, WebhookSubscription
 
 # The queue listing shows this many of each queue's leads (oldest first) with the count.
 LEADS_PER_QUEUE = 100
+# A rotation's grace period at most: 30 days.
+MAX_GRACE_HOURS = 30 * 24
 
 # Statuses a person does not set through /status/: routing puts a lead in these (with a
 # decision, an owner or none, and clocks), and accepting has its own endpoint.
@@ -117,3 +120,68 @@ class QueueSerializer(serializers.ModelSerializer):
         model = Pool
         fields = ["id", "name", "team", "active", "count", "leads"]
         read_only_fields = fields
+
+
+# --- Webhook subscriptions (RevOps) --------------------------------------------------------
+
+
+class WebhookSubscriptionSerializer(serializers.ModelSerializer):
+    """A subscription as listed: never its secret, which is shown once (on create and on
+    each rotation)."""
+
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=Event.choices),
+        allow_empty=False,
+        max_length=len(Event.choices),
+        help_text="Event names it receives.",
+    )
+    previous_secret_until = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="Until when the secret a rotation replaced still signs beside the new one.",
+    )
+
+    class Meta:
+        model = WebhookSubscription
+        fields = [
+            "id",
+            "name",
+            "url",
+            "events",
+            "team",
+            "active",
+            "created_at",
+            "previous_secret_until",
+        ]
+        read_only_fields = ["id", "created_at", "previous_secret_until"]
+
+    def validate_events(self, value: list[str]) -> list[str]:
+        return sorted(set(value), key=Event.values.index)
+
+    def validate_url(self, value: str) -> str:
+        if urlsplit(value).scheme not in {"http", "https"}:
+            raise serializers.ValidationError("An http(s) URL.")
+        return value
+
+
+class WebhookSecretSerializer(serializers.ModelSerializer):
+    """A subscription with its secret: the answer to a create or a rotation, the only
+    time the secret is shown."""
+
+    secret = serializers.CharField(
+        read_only=True, help_text="whsec_…: give it to the receiver now; it is not shown again."
+    )
+
+    class Meta(WebhookSubscriptionSerializer.Meta):
+        fields = [*WebhookSubscriptionSerializer.Meta.fields, "secret"]
+        read_only_fields = fields
+
+
+class WebhookRotateSerializer(serializers.Serializer):
+    grace_hours = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_GRACE_HOURS,
+        required=False,
+        help_text="How long the old secret still signs beside the new one (0: it stops now). "
+        "Default: LEADHUB_WEBHOOK_SECRET_GRACE_HOURS.",
+    )

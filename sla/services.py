@@ -437,13 +437,61 @@ def notification_mark_read(*, notification: Notification) -> Notification:
     return notification
 
 
+@transaction.atomic
 def webhook_subscription_regenerate_secret(
-    *, subscription: WebhookSubscription
+    *, subscription: WebhookSubscription, grace: timedelta = timedelta(0)
 ) -> WebhookSubscription:
-    """A new signing secret, in force for every delivery from now on (retries included)."""
-    subscription.secret = new_secret()
-    subscription.save(update_fields=["secret"])
+    """A new signing secret, in force for every delivery from now on (retries included).
+    With a ``grace``, the replaced secret signs beside it until then (Standard Webhooks
+    carries both signatures), so receivers switch without losing a delivery; without, it
+    stops at once. A rotation during a grace period drops the oldest secret."""
+    if grace < timedelta(0):
+        raise ValueError("The grace period cannot be negative.")
+    locked = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+    if grace:
+        locked.previous_secret = locked.secret
+        locked.previous_secret_until = timezone.now() + grace
+    else:
+        locked.previous_secret, locked.previous_secret_until = "", None
+    locked.secret = new_secret()
+    locked.save(update_fields=["secret", "previous_secret", "previous_secret_until"])
+    for field in ("secret", "previous_secret", "previous_secret_until"):
+        setattr(subscription, field, getattr(locked, field))
     return subscription
+
+
+SUBSCRIPTION_FIELDS = frozenset({"name", "url", "events", "team", "active"})
+
+
+def webhook_subscription_create(**fields: Any) -> WebhookSubscription:
+    """A new subscription, with a new secret; ValidationError naming a bad field."""
+    unknown = set(fields) - SUBSCRIPTION_FIELDS
+    if unknown:
+        raise TypeError(f"Unknown fields: {', '.join(sorted(unknown))}")
+    subscription = WebhookSubscription(**fields)
+    subscription.full_clean()
+    subscription.save()
+    return subscription
+
+
+def webhook_subscription_update(
+    *, subscription: WebhookSubscription, **fields: Any
+) -> WebhookSubscription:
+    """Change a subscription's name, URL, events, team or switch; its secret changes only
+    by ``webhook_subscription_regenerate_secret``."""
+    unknown = set(fields) - SUBSCRIPTION_FIELDS
+    if unknown:
+        raise TypeError(f"Unknown fields: {', '.join(sorted(unknown))}")
+    for field, value in fields.items():
+        setattr(subscription, field, value)
+    subscription.full_clean()
+    subscription.save(update_fields=sorted(fields) or None)
+    return subscription
+
+
+def webhook_subscription_delete(*, subscription: WebhookSubscription) -> None:
+    """Delete a subscription and its delivery rows (those queued are then not sent)."""
+    subscription.delete()
 
 
 def notify_reminders(items: list[tuple[dict[str, Any], Lead]], now) -> list[Notification]:

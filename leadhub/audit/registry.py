@@ -49,7 +49,7 @@ AUDITED: dict[str, dict[str, Any]] = {
     "sla.SlaStep": {},
     "sla.BusinessCalendar": {},
     "sla.BusinessHours": {},
-    "sla.WebhookSubscription": {"mask_fields": ["secret"], **_SECRET},
+    "sla.WebhookSubscription": {"mask_fields": ["secret", "previous_secret"], **_SECRET},
     # A Slack incoming-webhook URL is its credential.
     "sla.SlackWebhook": {"mask_fields": ["url"], **_SECRET},
     "leads.ScoringRule": {},

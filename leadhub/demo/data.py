@@ -1,5 +1,7 @@
 """The demo company's tables: its people, its customers, and where its leads come from."""
 
+import holidays
+
 SEED = 42
 DAYS = 30
 PEOPLE = 490
@@ -410,94 +412,33 @@ RAMPING, RAMP_DAYS, RAMP_SHARE = "chloe.nguyen", 21, "0.50"
 # demo has one rep that is at capacity for real, not by a cap of zero.
 AT_CAPACITY = "diego.ramirez"
 
-# Public holidays of 2026, a handful per country, by the time zones the reps live in.
-HOLIDAY_CALENDARS: dict[str, list[tuple[str, str]]] = {
-    "United States": [
-        ("2026-01-01", "New Year's Day"),
-        ("2026-01-19", "Martin Luther King Jr. Day"),
-        ("2026-05-25", "Memorial Day"),
-        ("2026-07-03", "Independence Day (observed)"),
-        ("2026-09-07", "Labor Day"),
-        ("2026-11-26", "Thanksgiving Day"),
-        ("2026-12-25", "Christmas Day"),
-    ],
-    "Canada (Ontario)": [
-        ("2026-01-01", "New Year's Day"),
-        ("2026-02-16", "Family Day"),
-        ("2026-04-03", "Good Friday"),
-        ("2026-05-18", "Victoria Day"),
-        ("2026-07-01", "Canada Day"),
-        ("2026-09-07", "Labour Day"),
-        ("2026-10-12", "Thanksgiving"),
-        ("2026-12-25", "Christmas Day"),
-    ],
-    "United Kingdom (England)": [
-        ("2026-01-01", "New Year's Day"),
-        ("2026-04-03", "Good Friday"),
-        ("2026-04-06", "Easter Monday"),
-        ("2026-05-04", "Early May bank holiday"),
-        ("2026-05-25", "Spring bank holiday"),
-        ("2026-08-31", "Summer bank holiday"),
-        ("2026-12-25", "Christmas Day"),
-        ("2026-12-28", "Boxing Day (substitute day)"),
-    ],
-    "Germany (Berlin)": [
-        ("2026-01-01", "Neujahr"),
-        ("2026-04-03", "Karfreitag"),
-        ("2026-04-06", "Ostermontag"),
-        ("2026-05-01", "Tag der Arbeit"),
-        ("2026-05-14", "Christi Himmelfahrt"),
-        ("2026-05-25", "Pfingstmontag"),
-        ("2026-10-03", "Tag der Deutschen Einheit"),
-        ("2026-12-25", "1. Weihnachtstag"),
-        ("2026-12-26", "2. Weihnachtstag"),
-    ],
-    "France": [
-        ("2026-01-01", "Jour de l'an"),
-        ("2026-04-06", "Lundi de Pâques"),
-        ("2026-05-01", "Fête du Travail"),
-        ("2026-05-08", "Victoire 1945"),
-        ("2026-05-14", "Ascension"),
-        ("2026-07-14", "Fête nationale"),
-        ("2026-11-11", "Armistice 1918"),
-        ("2026-12-25", "Noël"),
-    ],
-    "Singapore": [
-        ("2026-01-01", "New Year's Day"),
-        ("2026-02-17", "Chinese New Year"),
-        ("2026-02-18", "Chinese New Year"),
-        ("2026-04-03", "Good Friday"),
-        ("2026-05-01", "Labour Day"),
-        ("2026-08-10", "National Day (observed)"),
-        ("2026-12-25", "Christmas Day"),
-    ],
-    "Japan": [
-        ("2026-01-01", "New Year's Day"),
-        ("2026-01-12", "Coming of Age Day"),
-        ("2026-02-11", "National Foundation Day"),
-        ("2026-02-23", "Emperor's Birthday"),
-        ("2026-04-29", "Showa Day"),
-        ("2026-05-04", "Greenery Day"),
-        ("2026-05-05", "Children's Day"),
-        ("2026-11-03", "Culture Day"),
-        ("2026-11-23", "Labour Thanksgiving Day"),
-    ],
-    "Australia (New South Wales)": [
-        ("2026-01-01", "New Year's Day"),
-        ("2026-01-26", "Australia Day"),
-        ("2026-04-03", "Good Friday"),
-        ("2026-04-06", "Easter Monday"),
-        ("2026-06-08", "King's Birthday"),
-        ("2026-10-05", "Labour Day"),
-        ("2026-12-25", "Christmas Day"),
-    ],
-    "India": [
-        ("2026-01-26", "Republic Day"),
-        ("2026-08-15", "Independence Day"),
-        ("2026-10-02", "Gandhi Jayanti"),
-        ("2026-12-25", "Christmas Day"),
-    ],
+# The demo's holiday calendars, by the time zones the reps live in: calendar name →
+# (country, subdivision, language of the names) in the `holidays` package, which knows the
+# public holidays of each country and region for any year (moving feasts, observed days).
+HOLIDAY_REGIONS: dict[str, tuple[str, str | None, str]] = {
+    "United States": ("US", None, "en_US"),
+    "Canada (Ontario)": ("CA", "ON", "en_CA"),
+    "United Kingdom (England)": ("GB", "ENG", "en_GB"),
+    "Germany (Berlin)": ("DE", "BE", "de"),
+    "France": ("FR", None, "fr"),
+    "Singapore": ("SG", None, "en_SG"),
+    "Japan": ("JP", None, "en_US"),
+    "Australia (New South Wales)": ("AU", "NSW", "en_AU"),
+    "India": ("IN", None, "en_IN"),
 }
+
+
+def holiday_calendars(*years: int) -> dict[str, list[tuple[str, str]]]:
+    """Each demo calendar's public holidays in ``years``: [(ISO date, name)], by date."""
+    out = {}
+    for name, (country, subdivision, language) in HOLIDAY_REGIONS.items():
+        days = holidays.country_holidays(
+            country, subdiv=subdivision, years=years, language=language
+        )
+        out[name] = [(day.isoformat(), title[:100]) for day, title in sorted(days.items())]
+    return out
+
+
 CALENDAR_OF_TIMEZONE = {
     "America/New_York": "United States",
     "America/Chicago": "United States",

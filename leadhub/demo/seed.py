@@ -16,7 +16,7 @@ from leadhub.demo.data import (
     ALLOWED_ORIGIN,
     AT_CAPACITY,
     CALENDAR_OF_TIMEZONE,
-    HOLIDAY_CALENDARS,
+    DAYS,
     INTAKE_KEY_NAME,
     ON_VACATION,
     PIPELINE,
@@ -31,6 +31,7 @@ from leadhub.demo.data import (
     STAFF_DOMAIN,
     TEAMS,
     WEB_FORMS,
+    holiday_calendars,
 )
 from leadhub.demo.plan import Plan, plan_company
 from leadhub.demo.routing import seed_routing
@@ -167,7 +168,9 @@ def _seed_schedules(reps: dict[str, Rep], now: datetime, summary: DemoSummary) -
     for name in SKILLS:
         summary.created["skills"] += Skill.objects.get_or_create(name=name)[1]
     calendars = {}
-    for name, days in HOLIDAY_CALENDARS.items():
+    # The public holidays of the month played back and of the year ahead (`holidays`).
+    years = range((now - timedelta(days=DAYS)).year, now.year + 2)
+    for name, days in holiday_calendars(*years).items():
         calendars[name], created = HolidayCalendar.objects.get_or_create(name=name)
         summary.created["holiday calendars"] += created
         known = set(calendars[name].holidays.values_list("date", flat=True))

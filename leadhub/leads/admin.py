@@ -20,11 +20,12 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from leadhub.leads.admin_import import import_view
 from leadhub.leads.export import leads_csv_response
+from leadhub.leads.fieldmap import MAPPABLE_FIELDS, clean_field_map, default_field_map
 from leadhub.leads.intake import LEAD_FIELDS, LeadDataError, clean_lead_data
 from leadhub.leads.models import (
     OPEN_STATUSES,
@@ -525,14 +526,147 @@ class WebFormAdmin(admin.ModelAdmin):
         return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, url)
 
 
+MAPPING_BLANK_ROWS = 5
+
+
+class MappingRowsWidget(forms.MultiWidget):
+    """A key's mapping as rows of sender field → lead field (``n`` rows, the blank ones
+    for new entries; saving with every blank row filled gives more)."""
+
+    def __init__(self, rows: int) -> None:
+        choices = [("", "—"), *((f, f) for f in MAPPABLE_FIELDS)]
+        pairs = (
+            (
+                forms.TextInput(attrs={"placeholder": "sender field", "size": 30}),
+                forms.Select(choices=choices),
+            )
+            for _ in range(rows)
+        )
+        super().__init__([w for pair in pairs for w in pair])
+
+    def decompress(self, value: Any) -> list[str]:
+        items = list(value.items()) if isinstance(value, dict) else []
+        rows = len(self.widgets) // 2
+        items += [("", "")] * (rows - len(items))
+        return [part for item in items[:rows] for part in item]
+
+    def render(
+        self, name: str, value: Any, attrs: dict | None = None, renderer: Any = None
+    ) -> SafeString:
+        parts = value if isinstance(value, list | tuple) else self.decompress(value)
+        cells = [
+            widget.render(f"{name}{suffix}", part, {"id": f"id_{name}{suffix}"}, renderer)
+            for widget, suffix, part in zip(self.widgets, self.widgets_names, parts, strict=False)
+        ]
+        return format_html(
+            "<table><thead><tr><th>Sender field</th><th></th><th>Lead field</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>→</td><td>{}</td></tr>",
+                zip(cells[::2], cells[1::2], strict=True),
+            ),
+        )
+
+
+class MappingRowsField(forms.Field):
+    def to_python(self, value: Any) -> dict:
+        if isinstance(value, dict):
+            return value
+        parts = list(value or [])
+        mapping: dict[str, str] = {}
+        for name, target in zip(parts[::2], parts[1::2], strict=False):
+            name = (name or "").strip()
+            if not name and not target:
+                continue
+            if not name or not target:
+                raise forms.ValidationError(
+                    f"Row {name or target!r}: give both the sender field and the lead field."
+                )
+            if name in mapping:
+                raise forms.ValidationError(f"{name!r} is in two rows.")
+            mapping[name] = target
+        return mapping
+
+
+class IntakeKeyForm(forms.ModelForm):
+    """The mapping shown twice, as rows and as JSON: whichever was edited is kept (both
+    edited, they must agree), and it is checked as translate() will read it."""
+
+    field_map_rows = MappingRowsField(label="Field mapping", required=False)
+
+    class Meta:
+        model = IntakeKey
+        fields = ["name", "source", "active", "strict", "field_map"]
+        widgets = {"field_map": forms.Textarea(attrs={"rows": 6, "cols": 60})}
+        labels = {"field_map": "Field mapping as JSON"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        current = self.instance.field_map if isinstance(self.instance.field_map, dict) else {}
+        rows = self.fields["field_map_rows"]
+        rows.widget = MappingRowsWidget(len(current) + MAPPING_BLANK_ROWS)
+        rows.initial = current
+        rows.help_text = (
+            "Sender field → lead field, on top of the standard aliases below. Names match "
+            "ignoring case, spaces, dashes and underscores. Map a field to “custom” to keep "
+            "it in the lead's custom data, to “ignore” to drop it."
+        )
+        self.fields["field_map"].required = False
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        before = self.fields["field_map_rows"].initial
+        rows = cleaned.get("field_map_rows")
+        raw = cleaned.get("field_map")
+        raw = {} if raw is None else raw  # an emptied JSON box: no mapping of its own
+        by_json = "field_map" in self.errors or raw != before
+        by_rows = "field_map_rows" in self.errors or rows != before
+        if by_json and by_rows and rows != raw:
+            raise forms.ValidationError("Edit the mapping as rows or as JSON, not both at once.")
+        target = "field_map" if by_json else "field_map_rows"
+        value = raw if by_json else rows
+        if target in self.errors:
+            return cleaned
+        try:
+            cleaned["field_map"] = clean_field_map(value)
+        except ValueError as exc:
+            self.add_error(target, str(exc))
+        return cleaned
+
+
 @admin.register(IntakeKey)
 class IntakeKeyAdmin(admin.ModelAdmin):
-    list_display = ["name", "prefix", "source", "active", "created_at", "last_used_at"]
-    list_filter = ["active"]
+    form = IntakeKeyForm
+    list_display = ["name", "prefix", "source", "active", "strict", "created_at", "last_used_at"]
+    list_filter = ["active", "strict"]
     search_fields = ["name", "prefix", "source"]
-    fields = ["name", "source", "active", "prefix", "key_hash", "created_at", "last_used_at"]
-    readonly_fields = ["prefix", "key_hash", "created_at", "last_used_at"]
+    fields = [
+        "name",
+        "source",
+        "active",
+        "strict",
+        "field_map_rows",
+        "field_map",
+        "standard_aliases",
+        "prefix",
+        "key_hash",
+        "created_at",
+        "last_used_at",
+    ]
+    readonly_fields = ["standard_aliases", "prefix", "key_hash", "created_at", "last_used_at"]
     actions = ["rotate"]
+
+    @admin.display(description="Standard aliases")
+    def standard_aliases(self, obj: IntakeKey | None) -> SafeString:
+        by_field: dict[str, list[str]] = {}
+        for alias, name in default_field_map().items():
+            by_field.setdefault(name, []).append(alias)
+        return format_html(
+            "<details><summary>Understood by every key (the CSV import's list), besides "
+            "each field's own name</summary>{}</details>",
+            pretty_json(by_field),
+        )
 
     def _show_once(self, request: HttpRequest, key: IntakeKey, raw: str) -> None:
         self.message_user(

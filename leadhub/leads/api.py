@@ -7,6 +7,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
 from leadhub.leads.auth import LeadAccess, intake_key_of
+from leadhub.leads.fieldmap import translate
 from leadhub.leads.filters import LeadFilter
 from leadhub.leads.intake import LeadDataError
 from leadhub.leads.models import Channel, LeadEvent
@@ -18,12 +19,15 @@ from leadhub.leads.serializers import (
     LeadSerializer,
 )
 from leadhub.leads.services import lead_capture
+from leadhub.throttles import IntakeKeyThrottle, IntakeUserThrottle
 
 MAX_IDEMPOTENCY_KEY = 255
 
 
 class LeadViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     permission_classes = [LeadAccess]
+    # Lead creation per intake key and per user (429 with Retry-After past the rate).
+    throttle_classes = [IntakeKeyThrottle, IntakeUserThrottle]
     filterset_class = LeadFilter
 
     def get_queryset(self):
@@ -74,16 +78,28 @@ class LeadViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         intake_key = intake_key_of(request)
         scope = f"key:{intake_key.pk}" if intake_key else f"user:{request.user.pk}"
         data = request.data.dict() if hasattr(request.data, "dict") else request.data
+        # An intake key's sender is another tool (HubSpot, Zapier, Marketo...) naming fields
+        # its own way; a user token's caller writes to this API's documented fields, where
+        # an unknown one is a mistake to report, not data to file away.
+        intake = (
+            translate(data, field_map=intake_key.field_map, strict=intake_key.strict)
+            if intake_key
+            else None
+        )
         try:
+            if intake is not None:
+                intake.check()
             result = lead_capture(
-                data=data,
+                data=intake.data if intake is not None else data,
                 channel=Channel.API,
                 actor=None if intake_key else request.user,
                 idempotency=(scope, key) if key else None,
                 default_source=intake_key.source if intake_key else "",
+                unknown="custom" if intake_key and not intake_key.strict else "error",
             )
         except LeadDataError as exc:
-            return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
+            errors = intake.sender_errors(exc.errors) if intake is not None else exc.errors
+            return Response(errors, status=status.HTTP_400_BAD_REQUEST)
         serializer = LeadReceiptSerializer if intake_key else LeadSerializer
         return Response(
             serializer(result.lead).data,

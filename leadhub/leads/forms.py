@@ -23,6 +23,9 @@ from leadhub.leads.intake import (
 from leadhub.leads.models import WebForm
 
 SESSION_FIELD = "lh_session"
+# The honeypot: a text field people never see (off-screen, hidden from screen readers, out
+# of the tab order, no autofill) and bots fill in. A submission with it filled is dropped.
+HONEYPOT_FIELD = "lh_homepage"
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign")
 
 # A form session is the only key to a visitor's partial lead: long enough not to be
@@ -162,6 +165,25 @@ class LeadWebForm(forms.Form):
             validators=[session_validator],
             error_messages={"required": "Send the form session (lh_session) with every field."},
         )
+        self.fields[HONEYPOT_FIELD] = forms.CharField(
+            label="Leave this field empty",
+            required=False,
+            widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+        )
+
+    @property
+    def honeypot(self) -> forms.BoundField:
+        return self[HONEYPOT_FIELD]
+
+    def shown_fields(self) -> list[forms.BoundField]:
+        """The fields a person fills in: the visible ones but the honeypot."""
+        return [field for field in self.visible_fields() if field.name != HONEYPOT_FIELD]
+
+    def is_bot(self) -> bool:
+        """True when the honeypot came back filled in (read raw: a bot's value need not
+        pass any check)."""
+        value = self.data.get(HONEYPOT_FIELD, "") if self.is_bound else ""
+        return bool(value.strip()) if isinstance(value, str) else bool(value)
 
     @property
     def session(self) -> str:

@@ -180,6 +180,12 @@ def _check_json(value: Any, depth: int = 1) -> None:
         raise ValueError("Must hold only JSON values.")
 
 
+def check_custom_value(value: Any) -> None:
+    """Refuse a value that could not be kept as one key of ``custom`` (the same rules as
+    the whole of custom, one level down)."""
+    _check_json(value, depth=2)
+
+
 def _custom(value: Any, extra: dict[str, Any]) -> dict:
     if value is None or value == "":
         value = {}

@@ -343,6 +343,19 @@ class IntakeKey(models.Model):
         max_length=100, blank=True, help_text="Lead source set when a lead arrives without one."
     )
     active = models.BooleanField(default=True)
+    field_map = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=(
+            "The sender's field names and the lead field each one fills, on top of the "
+            "standard aliases (those of the CSV import)."
+        ),
+    )
+    strict = models.BooleanField(
+        default=False,
+        help_text="Refuse a submission with a field the mapping does not know, instead of "
+        "keeping it in the lead's custom data.",
+    )
     created_at = models.DateTimeField(default=now)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
 

@@ -13,47 +13,36 @@ import tldextract
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-# Names people write that pycountry does not know by that spelling.
+# Country names come from two maintained data sets: pycountry (ISO 3166-1 names, official
+# names, common names, "Korea, Republic of" read both ways) and Babel's CLDR territory names
+# in the languages below ("Cape Verde", "Türkiye", "Deutschland", "Côte d'Ivoire"). Only the
+# abbreviations and informal names neither carries are listed here.
+COUNTRY_NAME_LANGUAGES = ("en", "de", "fr", "es", "it", "pt", "nl", "pl", "sv", "da", "nb", "fi")
 COUNTRY_ALIASES = {
     "usa": "US",
-    "u.s.": "US",
-    "u.s.a.": "US",
     "us of a": "US",
     "america": "US",
     "united states of america": "US",
     "uk": "GB",
-    "u.k.": "GB",
     "great britain": "GB",
     "england": "GB",
     "scotland": "GB",
     "wales": "GB",
     "northern ireland": "GB",
     "britain": "GB",
-    "south korea": "KR",
     "korea": "KR",
-    "north korea": "KP",
-    "russia": "RU",
-    "vietnam": "VN",
-    "iran": "IR",
-    "syria": "SY",
-    "laos": "LA",
-    "bolivia": "BO",
-    "venezuela": "VE",
-    "tanzania": "TZ",
-    "moldova": "MD",
-    "czech republic": "CZ",
     "holland": "NL",
-    "the netherlands": "NL",
     "uae": "AE",
     "turkey": "TR",
     "ivory coast": "CI",
-    "taiwan": "TW",
+    "czech republic": "CZ",
     "hong kong": "HK",
     "macau": "MO",
-    "deutschland": "DE",
-    "españa": "ES",
-    "brasil": "BR",
+    "burma": "MM",
+    "swaziland": "SZ",
+    "macedonia": "MK",
 }
+_COUNTRY_MAX = 100  # longer than any country name: refused before any lookup
 
 # Upper bounds of the employee size bands, smallest first.
 EMPLOYEE_BANDS = [
@@ -187,22 +176,69 @@ def normalize_website(raw: str) -> str:
     return host
 
 
+def _fold(text: str) -> str:
+    """' Côte d'Ivoire ' → 'cote d ivoire'; 'U.S.A.' → 'usa'; 'The Netherlands' → 'netherlands'."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower().replace(".", "")
+    text = " ".join(re.sub(r"[^\w]+", " ", text).split())
+    return text.removeprefix("the ")
+
+
+@lru_cache(maxsize=1)
+def _country_names() -> dict[str, str]:
+    """Every folded name → its alpha-2 code. A name two sources give to different countries
+    ('Korea', 'Congo') is left out rather than guessed."""
+    from babel import Locale  # CLDR data: loaded once, on the first name that is not a code
+
+    found: dict[str, set[str]] = {}
+
+    def add(name: str, code: str) -> None:
+        if name:
+            found.setdefault(_fold(name), set()).add(code)
+
+    for country in pycountry.countries:
+        code = country.alpha_2
+        for attr in ("name", "official_name", "common_name"):
+            name = getattr(country, attr, "")
+            add(name, code)
+            if ", " in name:  # "Korea, Republic of" is also written "Republic of Korea"
+                head, tail = name.split(", ", 1)
+                add(f"{tail} {head}", code)
+    for language in COUNTRY_NAME_LANGUAGES:
+        for code, name in Locale(language).territories.items():
+            if len(code) == 2 and pycountry.countries.get(alpha_2=code) is not None:
+                add(name, code)
+    names = {name: codes.pop() for name, codes in found.items() if len(codes) == 1}
+    names.update(COUNTRY_ALIASES)
+    return names
+
+
 @lru_cache(maxsize=4096)
 def normalize_country(raw: str) -> str:
+    """An ISO 3166-1 alpha-2 code from a code (DE, DEU, 276) or a name in a common language."""
     text = raw.strip()
     if not text:
         return ""
-    alias = COUNTRY_ALIASES.get(text.lower())
-    if alias:
-        return alias
-    try:
-        return pycountry.countries.lookup(text).alpha_2
-    except LookupError:
-        pass
-    for country in pycountry.countries:
-        if getattr(country, "common_name", "").lower() == text.lower():
-            return country.alpha_2
-    raise ValueError(f"Unknown country {raw!r}: use a name or an ISO code such as DE or DEU.")
+    if len(text) <= _COUNTRY_MAX and text.isprintable():
+        if text.isascii() and text.isalpha() and len(text) in (2, 3):  # the fast path: codes
+            attr = "alpha_2" if len(text) == 2 else "alpha_3"
+            country = pycountry.countries.get(**{attr: text.upper()})
+            if country is not None:
+                return country.alpha_2
+        if text.isdigit() and len(text) == 3:
+            country = pycountry.countries.get(numeric=text)
+            if country is not None:
+                return country.alpha_2
+        folded = _fold(text)
+        code = _country_names().get(folded)
+        if code:
+            return code
+        if len(folded) == 2 and folded.isalpha():  # 'u.s.', 'D.E.'
+            country = pycountry.countries.get(alpha_2=folded.upper())
+            if country is not None:
+                return country.alpha_2
+    shown = text if len(text) <= 40 else text[:40] + "…"
+    raise ValueError(f"Unknown country {shown!r}: use a name or an ISO code such as DE or DEU.")
 
 
 @lru_cache(maxsize=4096)
@@ -235,9 +271,33 @@ def normalize_phone(raw: str, country: str) -> str:
         number = None
     if number is not None and phonenumbers.is_valid_number(number):
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if text.startswith("00"):
+        number = _parse_with_idd(text)
+        if number is not None:
+            if phonenumbers.is_valid_number(number):
+                return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            return "+" + digits[2:]
     # Without a country (or with a number the country's plan rejects) keep the digits, with
     # a leading + when the sender gave one: still comparable for dedupe.
     return ("+" if text.startswith("+") else "") + digits
+
+
+# "00" is the international call prefix the ITU recommends and most of the world dials
+# (the UK among them): parsing with such a region lets phonenumbers strip it and read the
+# country code that follows, as it does for "+".
+_IDD_00_REGION = "GB"
+
+
+def _parse_with_idd(text: str) -> "phonenumbers.PhoneNumber | None":
+    """``0044 20 7946 0018`` read as ``+44 20 7946 0018``; None unless the 00 was an
+    international prefix followed by a country code."""
+    try:
+        number = phonenumbers.parse(text, _IDD_00_REGION, keep_raw_input=True)
+    except phonenumbers.NumberParseException:
+        return None
+    if number.country_code_source != phonenumbers.CountryCodeSource.FROM_NUMBER_WITH_IDD:
+        return None
+    return number
 
 
 def employee_band(employees: int | None) -> str:

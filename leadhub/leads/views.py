@@ -7,8 +7,15 @@
 
 All three validate through the capture services (clean_lead_data); the views only parse,
 check where the request came from, call one service and answer.
+
+A submission (the hosted form's POST and ``/submit``) first counts against the per-IP and
+per-form limits (leadhub.throttles; 429 with Retry-After past them), then goes through the
+honeypot: one with the hidden ``lh_homepage`` field filled is answered as a success,
+stored nowhere and logged. The Origin check of ``/submit`` stops other sites' pages in a
+browser; a script can send any Origin, so the limits and the honeypot are what hold it.
 """
 
+import logging
 from urllib.parse import urlsplit
 
 from django.core.exceptions import RequestDataTooBig
@@ -25,6 +32,9 @@ from leadhub.leads.forms import LeadWebForm, visit_initial
 from leadhub.leads.intake import LeadDataError
 from leadhub.leads.models import Channel, WebForm
 from leadhub.leads.services import CaptureResult, lead_capture, lead_capture_partial
+from leadhub.throttles import client_ip, form_submit_wait
+
+logger = logging.getLogger(__name__)
 
 # The pages show admin-written text; should escaping ever fail, the browser still runs
 # no script but our own file.
@@ -46,7 +56,13 @@ def form_page(request: HttpRequest, slug: str) -> HttpResponse:
     webform = get_object_or_404(WebForm, slug=slug, active=True)
     if request.method == "GET":
         return _render(request, webform, LeadWebForm(webform, initial=visit_initial(request.GET)))
+    wait = form_submit_wait(request, form_id=webform.pk)
+    if wait is not None:
+        return _busy_page(request, webform, wait)
     form = LeadWebForm(webform, request.POST)
+    if form.is_bot():
+        _log_bot(request, webform)
+        return _success(request, webform)
     if _capture(webform, form) is None:
         return _render(request, webform, form, status=400)
     return _success(request, webform)
@@ -58,8 +74,9 @@ def form_submit(request: HttpRequest, slug: str) -> HttpResponse:
     """Where other websites post a form (application/x-www-form-urlencoded).
 
     Only an origin listed in the form's allowed origins may post: the request's Origin
-    header or, without one, the origin of its Referer; anything else is 403. CSRF tokens
-    cannot work across sites, so the origin check is the protection.
+    header or, without one, the origin of its Referer; anything else is 403. That keeps
+    other sites' pages out, not scripts (which send any Origin they like): the per-IP and
+    per-form limits (429 with Retry-After) and the honeypot do that.
 
     The fields are the form's own (plus utm_source/utm_medium/utm_campaign and an optional
     ``lh_session`` that completes a partial lead); other keys are ignored, fields not sent
@@ -82,6 +99,11 @@ def form_submit(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "OPTIONS":
         return _preflight(origin)
     wants_page = request.get_preferred_type(["application/json", "text/html"]) == "text/html"
+    wait = form_submit_wait(request, form_id=webform.pk)
+    if wait is not None:
+        if wants_page:
+            return _busy_page(request, webform, wait)
+        return _allow_origin(_busy_json(wait), origin)
     try:
         form = LeadWebForm(webform, request.POST)
     except RequestDataTooBig:
@@ -90,6 +112,12 @@ def form_submit(request: HttpRequest, slug: str) -> HttpResponse:
             form.refuse(too_large_reason())
             return _render(request, webform, form, status=400)
         return _allow_origin(_too_large(), origin)
+    if form.is_bot():
+        # The answer a person gets: a bot must not learn that its field gave it away.
+        _log_bot(request, webform)
+        if wants_page:
+            return _success(request, webform)
+        return _allow_origin(JsonResponse({"ok": True}, status=201), origin)
     result = _capture(webform, form)
     if wants_page:
         if result is None:
@@ -185,6 +213,38 @@ def _success(request: HttpRequest, webform: WebForm) -> HttpResponse:
     if webform.redirect_url:
         return HttpResponseRedirect(webform.redirect_url, status=303)
     return _render(request, webform, None)
+
+
+def _log_bot(request: HttpRequest, webform: WebForm) -> None:
+    logger.info(
+        "honeypot: dropped a submission to form %s from %s", webform.slug, client_ip(request)
+    )
+
+
+def _busy_message(wait: int) -> str:
+    minutes = -(-wait // 60)
+    return (
+        "Too many submissions from here or to this form just now. Try again in "
+        f"{minutes} minute{'s' if minutes != 1 else ''}."
+    )
+
+
+def _busy_page(request: HttpRequest, webform: WebForm, wait: int) -> HttpResponse:
+    response = render(
+        request,
+        "leads/form_busy.html",
+        {"webform": webform, "message": _busy_message(wait)},
+        status=429,
+    )
+    response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response["Retry-After"] = str(wait)
+    return response
+
+
+def _busy_json(wait: int) -> JsonResponse:
+    response = JsonResponse({"error": _busy_message(wait), "retry_after": wait}, status=429)
+    response["Retry-After"] = str(wait)
+    return response
 
 
 def _origin_of(url: str) -> str:

@@ -2,7 +2,7 @@
 LEADHUB_API_DOCS_PUBLIC."""
 
 import pytest
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from reps.tests.factories import UserFactory
 
@@ -16,7 +16,7 @@ def test_when_not_public_the_docs_need_a_signed_in_user_or_a_token(api, client, 
     settings.LEADHUB_API_DOCS_PUBLIC = False
     assert api.get(path).status_code in (401, 403)
     user = UserFactory()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {AuthToken.objects.create(user=user)[1]}")
     assert api.get(path).status_code == 200
     client.force_login(user)
     assert client.get(path).status_code == 200

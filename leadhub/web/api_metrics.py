@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from leadhub.leads.auth import intake_key_of
+from leadhub.throttles import MetricsThrottle
 from leadhub.web import metrics
 from leadhub.web.forms_dashboard import MetricFilterForm
 
@@ -63,6 +64,7 @@ def _view(
 ) -> type[APIView]:
     class MetricView(APIView):
         permission_classes = [MetricsAccess]
+        throttle_classes = [MetricsThrottle]
 
         @extend_schema(
             operation_id=f"metrics_{name}",

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from leadhub.csv_export import csv_response
 from leadhub.leads.models import OPEN_STATUSES, Lead
@@ -77,19 +78,25 @@ def _page_query(request: HttpRequest, fixed: dict[str, Any]) -> str:
 def dashboard(
     request: HttpRequest, team_id: int | None = None, rep_id: int | None = None
 ) -> HttpResponse:
-    """The page: its filters and a placeholder per section (``section`` fills each)."""
+    """The page: the headline numbers (``metrics.headline``), the filters, and a
+    placeholder per section (``section`` fills each)."""
     drill = _drill(request, team_id, rep_id)
     fixed = {k: v for k, v in drill.items() if k in ("team", "rep")}
     form = _filter_form(request, fixed)
     context: dict[str, Any] = {"form": form, "drill": drill, "fixed": fixed}
     if form.is_valid():
-        context.update(sections=SECTIONS, query=_page_query(request, fixed))
+        context.update(
+            sections=SECTIONS,
+            query=_page_query(request, fixed),
+            headline=metrics.headline(form.metric_filter(), request.user),
+        )
     status = 200 if form.is_valid() else 400
     return render(request, "web/dashboard/index.html", context, status=status)
 
 
 @login_required
 @require_GET
+@vary_on_headers("HX-Request")  # a fragment for htmx, a page of its own otherwise
 def section(request: HttpRequest, name: str) -> HttpResponse:
     """One section of the page for the page's filters (``team``/``rep`` among them): its
     numbers, tables and charts. A fragment for htmx, a page of its own otherwise."""
@@ -110,7 +117,7 @@ def section(request: HttpRequest, name: str) -> HttpResponse:
         "query": request.GET.urlencode(),
         "page_url": f"{reverse('web:dashboard')}?{request.GET.urlencode()}",
         "frame": (
-            "web/dashboard/_fragment.html" if request.headers.get("HX-Request") else
+            "web/dashboard/_fragment.html" if request.htmx else
             "web/dashboard/section_page.html"
         ),
     }  # fmt: skip

@@ -28,6 +28,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from leadhub.leads.intake import LeadDataError
 from leadhub.leads.models import Lead
@@ -65,10 +66,6 @@ from sla.services import lead_name, notification_mark_read
 
 # How many notifications the page lists (unread first, then the newest).
 NOTIFICATIONS_SHOWN = 100
-
-
-def _htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 def _back(request: HttpRequest, default: str) -> str:
@@ -275,6 +272,7 @@ ACTIONS = {
 
 @login_required
 @require_POST
+@vary_on_headers("HX-Request")  # a fragment for htmx, a redirect otherwise
 def lead_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     do = ACTIONS.get(action)
     if do is None:
@@ -283,7 +281,7 @@ def lead_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         raise Http404("No such lead.")
     me = rep_of(request.user)
     view = request.POST.get("view", "row")
-    if _htmx(request) and view != "lead" and me is None:
+    if request.htmx and view != "lead" and me is None:
         raise Http404("No queue.")  # the queue's parts are a rep's
     lead = Lead.objects.select_related("owner").get(pk=pk)
     status, errors = 200, {}
@@ -302,7 +300,7 @@ def lead_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         errors = {action: message}
     level = "success" if status == 200 else "error"
 
-    if not _htmx(request):
+    if not request.htmx:
         getattr(messages, level)(request, message)
         default = reverse("web:lead", args=[pk]) if view == "lead" else reverse("web:queue")
         return redirect(_back(request, default))
@@ -342,6 +340,7 @@ def _show_errors(context: dict[str, Any], pk: int, errors: dict[str, str], value
 
 @login_required
 @require_POST
+@vary_on_headers("HX-Request")  # a fragment for htmx, a redirect otherwise
 def presence(request: HttpRequest) -> HttpResponse:
     me = rep_of(request.user)
     if me is None:
@@ -356,7 +355,7 @@ def presence(request: HttpRequest) -> HttpResponse:
             status, message = 400, " ".join(exc.messages)
     else:
         status, message = 400, "Choose available, away or offline."
-    if not _htmx(request):
+    if not request.htmx:
         (messages.success if status == 200 else messages.error)(request, message)
         return redirect(_back(request, reverse("web:queue")))
     form = PresenceForm(initial={"presence": me.presence})
@@ -377,10 +376,11 @@ def notifications(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@vary_on_headers("HX-Request")  # a fragment for htmx, a redirect otherwise
 def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
     note = get_object_or_404(notifications_of(request.user).select_related("lead"), pk=pk)
     notification_mark_read(notification=note)
-    if not _htmx(request):
+    if not request.htmx:
         return redirect(_back(request, reverse("web:notifications")))
     context = {"note": note, "unread": selectors.unread_count(request.user), "oob": True}
     return render(request, "web/queue/_notification_response.html", context)

@@ -30,6 +30,7 @@ from routing import engine
 from routing.admin.compare import compare_view, draft_diff_context
 from routing.admin.decisions import decision_context
 from routing.admin.preview import PreviewForm
+from routing.admin.widgets import ConditionRowsWidget
 from routing.config_services import (
     RULE_FIELDS,
     check_draft_rule,
@@ -61,6 +62,8 @@ class RuleForm(forms.ModelForm):
             "fallback",
             "fallback_pool",
         ]
+        # Rows of field / operator / value, the JSON one click away; checked below.
+        widgets = {"condition": ConditionRowsWidget()}
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -89,12 +92,18 @@ class RuleForm(forms.ModelForm):
         return [reason.removeprefix("rules[0].") for reason in reasons]
 
 
-class RuleInline(admin.TabularInline):
-    """Editable on the draft only: a published version's rules are history."""
+class RuleInline(admin.StackedInline):
+    """Editable on the draft only: a published version's rules are history. Stacked, the
+    rule's "when" above its "then": a row of nine columns, the condition's among them, does
+    not fit a 1280 px window."""
 
     model = Rule
     form = RuleForm
-    fields = RuleForm.Meta.fields
+    fieldsets = [
+        (None, {"fields": [("position", "name", "enabled"), "condition"]}),
+        ("Then", {"fields": [("action", "action_pool", "action_rep")]}),
+        ("Otherwise", {"fields": [("fallback", "fallback_pool")]}),
+    ]
     ordering = ["position", "id"]
     autocomplete_fields = ["action_pool", "action_rep", "fallback_pool"]
     extra = 0

@@ -103,7 +103,7 @@ class ExperimentSerializer(serializers.ModelSerializer):
                 ruleset = RuleSet.objects.filter(version=version, is_draft=False).first()
                 if ruleset is None:
                     raise serializers.ValidationError(
-                        {version_key: f"No published version {version}."}
+                        {version_key: [f"No published version {version}."]}
                     )
             data[f"arm_{label}_ruleset"] = ruleset
             data.setdefault(pool_key, None)

@@ -116,7 +116,11 @@ class ReplayDetailView(APIView):
             OpenApiParameter("page", int, description="Page of changed leads (1)"),
             OpenApiParameter("page_size", int, description=f"1 to {MAX_PAGE_SIZE} ({PAGE_SIZE})"),
         ],
-        responses={200: OpenApiTypes.OBJECT, 404: OpenApiResponse(description="No such replay.")},
+        responses={
+            200: OpenApiTypes.OBJECT,
+            400: OpenApiResponse(OpenApiTypes.OBJECT, description="{page|page_size: [reason]}"),
+            404: OpenApiResponse(description="No such replay."),
+        },
         description="A replay's report: its figures, and its changed leads a page at a time, "
         "each with the stored decision's explanation and the replayed one's.",
     )

@@ -223,15 +223,16 @@ def test_a_pool_is_created_with_members_in_order(world):
 
 
 @pytest.mark.parametrize(
-    "settings, message",
+    "pool_settings, message",
     [
         ({"colour": "red"}, "Unknown pool settings: colour."),
         ({"catch_up_limit": "two"}, "catch_up_limit must be int, not 'two'."),
     ],
 )
-def test_bad_pool_settings_are_a_400_naming_the_key(world, settings, message):
+def test_bad_pool_settings_are_a_400_naming_the_key(world, pool_settings, message):
+    # Not named "settings": that would hide pytest-django's fixture from the autouse ones.
     response = client_as(world, "revops").patch(
-        f"/api/pools/{world['pool'].pk}/", {"settings": settings}, format="json"
+        f"/api/pools/{world['pool'].pk}/", {"settings": pool_settings}, format="json"
     )
     assert response.status_code == 400
     assert response.json() == {"settings": [message]}

@@ -127,9 +127,17 @@ def test_a_new_experiment_reaches_routing_at_once_through_the_token(world):
     assert decision.experiment_id is None
 
 
-def test_routing_with_an_experiment_takes_no_more_queries(world, django_assert_num_queries):
+def test_routing_with_an_experiment_takes_no_more_queries(
+    world, django_assert_num_queries, monkeypatch
+):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
+
+    from routing import world as cached_world
+
+    # A slow machine may pass the token's re-check interval between the warm-up and the
+    # measured route (one more query, either side): not what this test is about.
+    monkeypatch.setattr(cached_world, "RECHECK_SECONDS", 3600.0)
 
     def cost(country: str) -> int:
         lead_route(lead_id=LeadFactory(country=country).pk)  # warm: world and experiments

@@ -95,7 +95,6 @@ def policy_form(**fields) -> dict:
         "condition": '{"field": "source", "op": "eq", "value": "demo"}',
         "accept_minutes": "5",
         "touch_minutes": "",
-        "pause_statuses": "[]",
         "steps-TOTAL_FORMS": "1",
         "steps-INITIAL_FORMS": "0",
         "steps-0-position": "1",
@@ -114,17 +113,18 @@ def test_an_sla_policy_is_saved_with_its_steps_and_a_bad_one_names_the_field(adm
         url,
         policy_form(
             condition='{"field": "source", "op": "sounds_like", "value": "x"}',
-            pause_statuses='["sleeping"]',
+            pause_statuses=["nurture", "sleeping"],
         ),
     )
     assert bad.status_code == 200
     errors = bad.context["adminform"].form.errors
     assert "sounds_like" in errors["condition"][0]
-    assert errors["pause_statuses"] == ["Unknown lead statuses: sleeping."]
+    assert "sleeping is not one of the available choices" in errors["pause_statuses"][0]
     assert not SlaPolicy.objects.exists()
 
-    assert admin_client.post(url, policy_form()).status_code == 302
+    assert admin_client.post(url, policy_form(pause_statuses=["nurture"])).status_code == 302
     policy = SlaPolicy.objects.get()
+    assert policy.pause_statuses == ["nurture"]
     assert list(policy.steps.values_list("action", "minutes")) == [("remind", 2)]
 
 

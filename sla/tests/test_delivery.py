@@ -12,7 +12,9 @@ from sla.services import lead_data, lead_name, outbox_deliver
 pytestmark = pytest.mark.django_db
 
 
-def test_a_slack_message_escapes_a_leads_name_so_it_cannot_ping_or_disguise_a_link(endpoint):
+def test_a_slack_message_escapes_a_leads_name_so_it_cannot_ping_or_disguise_a_link(
+    endpoint, settings
+):
     lead = LeadFactory(first_name="<!channel>", last_name="<http://evil.example|Your bank> & co")
     row = Notification.objects.create(
         channel="slack",
@@ -26,7 +28,7 @@ def test_a_slack_message_escapes_a_leads_name_so_it_cannot_ping_or_disguise_a_li
     text = json.loads(request.body)["text"]
     assert text == (
         "New lead: &lt;!channel&gt; &lt;http://evil.example|Your bank&gt; &amp; co "
-        f"(lead #{lead.pk})"
+        f"(<{settings.LEADHUB_SITE_URL}/leads/{lead.pk}/|lead #{lead.pk}>)"
     )
 
 

@@ -205,6 +205,45 @@ def test_a_rule_without_an_end_stops_at_the_horizon():
     assert max(days(huge, horizon=date(2030, 12, 31))) == date(2030, 12, 25)
 
 
+def test_the_libraries_expand_every_rule_the_rfc_has():
+    """Rules the hand-written reader refused before issue 15 (it read FREQ=YEARLY only)."""
+    weekly = ics(*event("DTSTART;VALUE=DATE:20261225", "RRULE:FREQ=WEEKLY;COUNT=3"))
+    assert sorted(days(weekly)) == [date(2026, 12, 25), date(2027, 1, 1), date(2027, 1, 8)]
+    # The last weekday of each month (BYSETPOS): month-end closing days.
+    month_end = ics(
+        *event(
+            "DTSTART;VALUE=DATE:20260130",
+            "RRULE:FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1;COUNT=3",
+        )
+    )
+    assert sorted(days(month_end)) == [date(2026, 1, 30), date(2026, 2, 27), date(2026, 3, 31)]
+    # Monday of ISO week 20.
+    week = ics(*event("DTSTART;VALUE=DATE:20260511", "RRULE:FREQ=YEARLY;BYWEEKNO=20;BYDAY=MO"))
+    assert sorted(days(week, horizon=date(2028, 12, 31))) == [
+        date(2026, 5, 11),
+        date(2027, 5, 17),
+        date(2028, 5, 15),
+    ]
+
+
+def test_a_date_time_rule_counts_the_dates_as_written_in_its_own_zone():
+    text = ics(
+        *event(
+            "DTSTART;TZID=Europe/Berlin:20261224T230000",
+            "DTEND;TZID=Europe/Berlin:20261224T235900",
+            "RRULE:FREQ=YEARLY;COUNT=2",
+        )
+    )
+    assert sorted(days(text)) == [date(2026, 12, 24), date(2027, 12, 24)]
+
+
+def test_a_rule_from_long_ago_is_expanded_over_its_last_thirty_years():
+    text = ics(*event("DTSTART;VALUE=DATE:19000101", "RRULE:FREQ=YEARLY;BYMONTH=1"))
+    found = days(text)
+    assert date(1900, 1, 1) in found and date(2036, 1, 1) in found
+    assert min(d for d in found if d.year > 1900) == date(2006, 1, 1)
+
+
 # Errors, each with its line.
 
 
@@ -222,17 +261,32 @@ def test_a_rule_without_an_end_stops_at_the_horizon():
             event("DTSTART;VALUE=DATE:20261225", "DTEND:20261226T000000"),
             "line 5: DTEND: a date and a date-time cannot be mixed",
         ),
+        # Read by icalendar + recurring-ical-events since issue 15: every frequency works
+        # (see test_the_libraries_expand_every_rule_the_rfc_has), only rules that repeat
+        # within a day, or that the library cannot read, are refused.
         (
-            event("DTSTART;VALUE=DATE:20261225", "RRULE:FREQ=WEEKLY;COUNT=3"),
-            "line 5: RRULE: only FREQ=YEARLY is supported, not FREQ=WEEKLY",
+            event("DTSTART;VALUE=DATE:20261225", "RRULE:FREQ=HOURLY;COUNT=3"),
+            "line 5: RRULE: FREQ=HOURLY repeats within a day",
+        ),
+        (
+            event("DTSTART;VALUE=DATE:20261225", "RRULE:FREQ=DAILY;BYHOUR=9"),
+            "line 5: RRULE: BYHOUR is not used for whole-day holidays",
+        ),
+        (
+            event("DTSTART;VALUE=DATE:20261225", "RRULE:FREQ=FORTNIGHTLY"),
+            "line 5: RRULE: Expected frequency, got: FORTNIGHTLY",
+        ),
+        (
+            event("DTSTART;VALUE=DATE:20261225", "RRULE:FREQ=YEARLY;COUNT=many"),
+            "line 5: RRULE: Expected int, got: many",
+        ),
+        (
+            event("DTSTART;VALUE=DATE:20100101", "RRULE:FREQ=DAILY"),
+            "line 5: RRULE: more than 5000 occurrences before 2036-12-31",
         ),
         (
             event("DTSTART;VALUE=DATE:20261225", "RRULE:FREQ=YEARLY;COUNT=3;UNTIL=20301225"),
             "line 5: RRULE: COUNT or UNTIL, not both",
-        ),
-        (
-            event("DTSTART;VALUE=DATE:20261225", "RRULE:FREQ=YEARLY;BYWEEKNO=20"),
-            "line 5: RRULE: BYWEEKNO is not supported",
         ),
         (
             event("DTSTART;VALUE=DATE:20260101", "DTEND;VALUE=DATE:20280101"),

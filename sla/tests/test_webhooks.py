@@ -88,13 +88,16 @@ def test_a_new_secret_signs_every_later_delivery(endpoint):
     assert signature != expected_signature(old_secret, request.body)
 
 
-def test_slack_gets_the_title_as_text(endpoint, django_capture_on_commit_callbacks):
+def test_slack_gets_the_title_as_text(endpoint, django_capture_on_commit_callbacks, settings):
+    settings.LEADHUB_SITE_URL = "http://localhost:8000"
     rep = RepFactory(user=UserFactory(email=""))
     SlackWebhookFactory(rep=rep, team=None, url=endpoint.url("/ok"))
     with django_capture_on_commit_callbacks(execute=True):
         notify(event="lead.escalated", rep=rep, payload={"lead": {"id": 42}}, title="Escalated")
     (request,) = endpoint.requests
-    assert json.loads(request.body) == {"text": "Escalated (lead #42)"}
+    assert json.loads(request.body) == {
+        "text": "Escalated (<http://localhost:8000/leads/42/|lead #42>)"
+    }
     assert Notification.objects.get(channel="slack").status == "sent"
 
 

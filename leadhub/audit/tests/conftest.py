@@ -2,7 +2,7 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 from auditlog.models import LogEntry
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from leadhub.leads.tests.factories import ScoringRuleFactory, WebFormFactory
 from reps.tests.factories import (
@@ -78,6 +78,6 @@ def revops(db):
 def token_api(api, revops):
     """The API as RevOps with a token: DRF authenticates it inside the view, after every
     middleware has run."""
-    token = Token.objects.create(user=revops)
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    token = AuthToken.objects.create(user=revops)[1]
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return api

@@ -8,7 +8,7 @@ import time_machine
 from auditlog.models import LogEntry
 from django.contrib.auth.models import Group
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from leadhub.changes import PLAYBOOK, change_source
 from leadhub.leads.models import IntakeKey, Lead
@@ -24,7 +24,7 @@ URL = "/api/audit/"
 
 
 def _token(api, user):
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {AuthToken.objects.create(user=user)[1]}")
     return api
 
 

@@ -109,3 +109,37 @@ def test_demo_login_opens_the_pages_of_the_busiest_rep_and_their_manager(client,
     assert client.login(username="busy", password=password)
     assert client.get("/").url == "/queue/"
     assert not client.login(username="quiet", password=password)
+
+
+@pytest.mark.django_db
+def test_demo_login_prefers_a_rep_with_running_clocks_to_one_with_more_leads(tmp_path):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from leadhub.leads.tests.factories import LeadFactory
+    from reps.tests.factories import RepFactory, TeamFactory
+    from sla.models import SlaClock
+
+    team = TeamFactory()
+    crowded = RepFactory(team=team, user__username="crowded")
+    ticking = RepFactory(team=team, user__username="ticking")
+    for _ in range(3):
+        LeadFactory(owner=crowded, status="assigned")
+    lead = LeadFactory(owner=ticking, status="assigned")
+    due = timezone.now() + timedelta(minutes=5)
+    SlaClock.objects.create(lead=lead, rep=ticking, kind="accept", due_at=due, next_at=due)
+    # An ended clock does not count: only a running one shows a countdown.
+    SlaClock.objects.create(
+        lead=LeadFactory(owner=crowded, status="assigned"),
+        rep=crowded,
+        kind="accept",
+        status="met",
+        due_at=due,
+        next_at=due,
+    )
+    out = io.StringIO()
+
+    call_command("demo_login", file=tmp_path / "demo-login.txt", stdout=out)
+
+    assert "/queue/  user: ticking  (same password)" in out.getvalue()

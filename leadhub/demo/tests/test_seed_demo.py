@@ -288,10 +288,20 @@ def test_reps_have_schedules_holidays_a_vacation_and_one_is_at_capacity(demo):
         assert 1 <= rep.tier <= 3 and rep.max_open and rep.max_per_day, rep
     assert sum(len(r.working_hours.all()) == 10 for r in reps) >= 2  # split shifts
     assert Rep.objects.exclude(ramp_until=None).count() == 1
-    # The calendars hold real 2026 public holidays of each rep's country.
-    assert Holiday.objects.filter(
-        calendar__name="United States", date=date(2026, 11, 26), name="Thanksgiving Day"
-    ).exists()
+    # The calendars hold the real public holidays (the `holidays` package) of each rep's
+    # country and region, this year's and next, in the region's language.
+    year = timezone.now().year
+    for calendar, day, name in [
+        ("United States", date(year, 7, 4), "Independence Day"),
+        ("United States", date(year + 1, 1, 1), "New Year's Day"),
+        ("Germany (Berlin)", date(year, 10, 3), "Tag der Deutschen Einheit"),
+        ("France", date(year, 7, 14), "Fête nationale"),
+    ]:
+        assert Holiday.objects.filter(calendar__name=calendar, date=day, name=name).exists()
+    if year == 2026:
+        assert Holiday.objects.filter(
+            calendar__name="United States", date=date(2026, 11, 26), name="Thanksgiving Day"
+        ).exists()
     assert set(HolidayCalendar.objects.values_list("name", flat=True)) >= {
         "United States",
         "United Kingdom (England)",

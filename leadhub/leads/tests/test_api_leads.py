@@ -1,5 +1,5 @@
 import pytest
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from leadhub.leads.models import IntakeKey, Lead
 from leadhub.leads.services import lead_transition
@@ -124,7 +124,7 @@ def test_a_datetime_filter_with_an_impossible_utc_offset_is_a_400_naming_it(
 ):
     rep = RepFactory()
     LeadFactory(owner=rep)
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=rep.user).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {AuthToken.objects.create(user=rep.user)[1]}")
     response = api.get("/api/leads/", {name: value})
     assert response.status_code == 400
     assert list(response.json()) == [name]
@@ -159,7 +159,7 @@ def test_reps_see_only_their_leads_and_managers_their_team(api):
     LeadFactory()  # unassigned: RevOps only
 
     def visible(user):
-        api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+        api.credentials(HTTP_AUTHORIZATION=f"Token {AuthToken.objects.create(user=user)[1]}")
         return {r["id"] for r in api.get("/api/leads/").json()["results"]}
 
     assert visible(rep.user) == {mine.pk}

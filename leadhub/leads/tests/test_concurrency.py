@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from leadhub.leads.models import IdempotencyRecord, Lead, LeadEvent
@@ -37,7 +37,7 @@ class Reply:
 @pytest.fixture
 def token() -> str:
     user = UserFactory(username="intake-bot", is_staff=True)
-    return Token.objects.create(user=user).key
+    return AuthToken.objects.create(user=user)[1]
 
 
 def fire(token: str, payloads: list[dict[str, Any]], key: str = "") -> list[Reply]:

@@ -20,6 +20,24 @@ from leadhub.leads import normalize
         ("South Korea", "KR"),
         ("  france ", "FR"),
         ("Bolivia", "BO"),
+        # Names only the libraries know (pycountry's "Korea, Republic of" read both ways,
+        # CLDR's English and other-language names), once refusing the whole lead (issue 15).
+        ("Republic of Korea", "KR"),
+        ("Turkiye", "TR"),
+        ("Türkiye", "TR"),
+        ("Cape Verde", "CV"),
+        ("Cabo Verde", "CV"),
+        ("Côte d\u2019Ivoire", "CI"),  # CLDR's spelling, with a typographic apostrophe
+        ("Deutschland", "DE"),
+        ("Allemagne", "DE"),
+        ("Vereinigte Staaten", "US"),
+        ("The Netherlands", "NL"),
+        ("Iran, Islamic Republic of", "IR"),
+        ("Islamic Republic of Iran", "IR"),
+        ("North Korea", "KP"),
+        ("U.S.A.", "US"),
+        ("u.s.", "US"),
+        ("276", "DE"),
         ("", ""),
     ],
 )
@@ -30,6 +48,20 @@ def test_country_becomes_iso_alpha2_from_code_or_name(raw, code):
 def test_unknown_country_is_refused_with_a_helpful_message():
     with pytest.raises(ValueError, match="Unknown country 'Narnia'"):
         normalize.normalize_country("Narnia")
+
+
+@pytest.mark.parametrize("raw", ["Narnia", "XX", "999", "Republic of", "x" * 10_000, "\x00DE"])
+def test_a_value_no_library_reads_is_refused_not_guessed(raw):
+    with pytest.raises(ValueError, match="Unknown country"):
+        normalize.normalize_country(raw)
+
+
+def test_a_name_two_countries_share_is_not_guessed_from_the_libraries():
+    """'Korea' alone is listed on purpose (KR); a shared name without an alias is left out."""
+    names = normalize._country_names()
+    assert names["korea"] == "KR"
+    assert "guinea" in names  # GN's own name, not Equatorial Guinea's or Guinea-Bissau's
+    assert names["guinea"] == "GN"
 
 
 def test_state_name_becomes_its_code_within_the_country_and_unknown_regions_stay():

@@ -15,7 +15,8 @@ One module per metric, each with its definition and what keeps it fast; the peri
 - ``acceptance_rate``: :func:`acceptance`, accepted ÷ (accepted + declined), decline reasons;
 - ``conversion_rate``: :func:`conversion`, converted ÷ closed by rep, rule and source;
 - ``pool_fairness``: :func:`fairness`, each member's share against the weighted target;
-- ``current_workload``: :func:`workload`, open leads against capacity, and the queues.
+- ``current_workload``: :func:`workload`, open leads against capacity, and the queues;
+- ``headline``: :func:`headline`, the dashboard's first few numbers, composed from those.
 
 ``common`` holds what they share: the filter, the scope and the SQL pieces.
 
@@ -46,8 +47,15 @@ from leadhub.web.metrics.common import (
 )
 from leadhub.web.metrics.conversion_rate import NO_RULE, conversion
 from leadhub.web.metrics.current_workload import queues, workload
+from leadhub.web.metrics.headline import headline
 from leadhub.web.metrics.pool_fairness import fairness, gini
-from leadhub.web.metrics.sla_compliance import iter_sla_events, sla, sla_events
+from leadhub.web.metrics.sla_compliance import (
+    compliance_total,
+    iter_sla_events,
+    open_breaches,
+    sla,
+    sla_events,
+)
 from leadhub.web.metrics.speed_to_lead import speed, speed_base, speed_result
 
 __all__ = [
@@ -58,11 +66,14 @@ __all__ = [
     "MetricFilter",
     "Scope",
     "acceptance",
+    "compliance_total",
     "conversion",
     "day_start",
     "fairness",
     "gini",
+    "headline",
     "iter_sla_events",
+    "open_breaches",
     "queues",
     "scope_of",
     "sla",

@@ -68,7 +68,16 @@ class Scope:
 
 
 def scope_of(user) -> Scope:
-    """RevOps see every team, a manager their own; reps and anyone else may not look."""
+    """RevOps see every team, a manager their own; reps and anyone else may not look.
+    Kept on the user object, which lives as long as its request: a page composing several
+    metrics (the headline) asks the groups once."""
+    scope = getattr(user, "_metric_scope", None)
+    if scope is None:
+        scope = user._metric_scope = _scope_of(user)
+    return scope
+
+
+def _scope_of(user) -> Scope:
     if user_sees_everything(user):
         return Scope(None)
     me = rep_of(user)

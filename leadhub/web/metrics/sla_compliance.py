@@ -20,7 +20,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.db import connection
+from django.utils import timezone
 
+from leadhub.leads.models import OPEN_STATUSES
 from leadhub.web.metrics.common import (
     CLOCK,
     EVENT,
@@ -61,10 +63,8 @@ def _compliance(met: int, breached: int) -> dict[str, Any]:
     return {"met": met, "breached": breached, "compliance": _rate(met, met + breached)}
 
 
-def sla(f: MetricFilter, user, *, events_limit: int | None = 50) -> dict[str, Any]:
-    """Compliance per policy, team and rep; breach counts by what the ladder did; the
-    latest breach events (``events_limit``; None for all of them)."""
-    scope = scope_of(user)
+def _outcome_rows(f: MetricFilter, scope: Scope) -> list[tuple]:
+    """(policy_id, rep_id, met, breached) of the period's ended clocks: one query."""
     where = _where(f, scope, time="c.started_at", rep="c.rep_id")
     outcome, outcome_params = _clock_outcome(f)
     # The lead is joined only for the filters on it: the clock has its rep and start.
@@ -77,7 +77,35 @@ def sla(f: MetricFilter, user, *, events_limit: int | None = 50) -> dict[str, An
         f"WHERE {where.sql} AND c.status IN ('met', 'breached', 'stopped')) o "
         f"GROUP BY policy_id, rep_id"
     )
-    rows = _rows(sql, outcome_params + where.params)
+    return _rows(sql, outcome_params + where.params)
+
+
+def compliance_total(f: MetricFilter, user) -> dict[str, Any]:
+    """The period's met, breached and compliance over every policy, team and rep: the
+    ``total`` of :func:`sla` from the same query, without the breakdowns and events."""
+    rows = _outcome_rows(f, scope_of(user))
+    return _compliance(sum(int(r[2] or 0) for r in rows), sum(int(r[3] or 0) for r in rows))
+
+
+def open_breaches(f: MetricFilter, user) -> int:
+    """Leads breaching now, whatever the period: still open, with a clock running or
+    paused past its due time or ended ``breached``. Team, rep and scope apply to the
+    clock's rep, source and rule to the lead."""
+    where = _where(f, scope_of(user), time=None, rep="c.rep_id")
+    statuses = sorted(OPEN_STATUSES)
+    marks = ", ".join(["%s"] * len(statuses))
+    sql = (
+        f"SELECT COUNT(DISTINCT c.lead_id) FROM {CLOCK} c JOIN {LEAD} l ON l.id = c.lead_id "
+        f"WHERE l.status IN ({marks}) AND (c.status = 'breached' OR "
+        f"(c.status IN ('running', 'paused') AND c.due_at < %s)) AND {where.sql}"
+    )
+    return int(_rows(sql, [*statuses, _when(timezone.now()), *where.params])[0][0] or 0)
+
+
+def sla(f: MetricFilter, user, *, events_limit: int | None = 50) -> dict[str, Any]:
+    """Compliance per policy, team and rep; breach counts by what the ladder did; the
+    latest breach events (``events_limit``; None for all of them)."""
+    rows = _outcome_rows(f, scope_of(user))
     policies = dict(SlaPolicy.objects.values_list("pk", "name"))
     reps = {
         r.pk: r

@@ -3,8 +3,9 @@
 The password is random, made once and kept in var/demo-login.txt (mode 0600, git-ignored),
 so `make run` prints the same login every time. Without that file a new password is made
 and set. When the demo company is loaded, the same password also opens the pages of one
-demo rep (the one with the most open leads) and of that rep's manager, so a newcomer sees
-the queue and the dashboard as they see them. Refused in production, where a superuser
+demo rep (the one with the most running SLA clocks, then open leads: the countdowns and
+one-click accept show at once) and of that rep's manager, so a newcomer sees the queue
+and the dashboard as they see them. Refused in production, where a superuser
 with a password in a file has no place.
 """
 
@@ -23,6 +24,7 @@ from django.db.models import Count, Q
 from leadhub.leads.models import OPEN_STATUSES
 from leadhub.leads.selectors import REVOPS_GROUP
 from reps.models import Rep
+from sla.models import SlaClock
 
 USERNAME = "demo"
 GROUPS = (REVOPS_GROUP, "Rep", "Manager")
@@ -83,11 +85,20 @@ class Command(BaseCommand):
 
 
 def demo_people() -> dict[str, Rep]:
-    """The demo rep with the most open leads, and their team's manager (none without reps)."""
+    """The demo rep with the most running SLA clocks (so the queue shows its countdowns and
+    one-click accept at once), then the most open leads; and their team's manager (none
+    without reps)."""
     rep = (
         Rep.objects.filter(role=Rep.Role.REP, active=True, user__is_superuser=False)
-        .annotate(open=Count("leads", filter=Q(leads__status__in=sorted(OPEN_STATUSES))))
-        .order_by("-open", "pk")
+        .annotate(
+            running=Count(
+                "sla_clocks",
+                filter=Q(sla_clocks__status=SlaClock.Status.RUNNING),
+                distinct=True,
+            ),
+            open=Count("leads", filter=Q(leads__status__in=sorted(OPEN_STATUSES)), distinct=True),
+        )
+        .order_by("-running", "-open", "pk")
         .select_related("user")
         .first()
     )
