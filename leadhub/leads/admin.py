@@ -545,7 +545,8 @@ class MappingRowsWidget(forms.MultiWidget):
         super().__init__([w for pair in pairs for w in pair])
 
     def decompress(self, value: Any) -> list[str]:
-        items = list(value.items()) if isinstance(value, dict) else []
+        # In name order: the database may keep a JSON object's keys in another order.
+        items = sorted(value.items()) if isinstance(value, dict) else []
         rows = len(self.widgets) // 2
         items += [("", "")] * (rows - len(items))
         return [part for item in items[:rows] for part in item]
