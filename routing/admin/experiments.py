@@ -13,25 +13,13 @@ from django.utils.html import format_html, format_html_join
 
 from routing.experiments.selectors import arm_name, experiment_results, experiment_state
 from routing.experiments.services import (
+    FIELDS,
     experiment_check,
     experiment_delete,
     experiment_save,
     experiment_stop,
 )
 from routing.models import Experiment, RuleSet
-
-FIELDS = [
-    "name",
-    "segment",
-    "arm_a_ruleset",
-    "arm_a_pool",
-    "arm_b_ruleset",
-    "arm_b_pool",
-    "split",
-    "starts_at",
-    "ends_at",
-    "note",
-]
 
 
 class ExperimentForm(forms.ModelForm):

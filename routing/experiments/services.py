@@ -19,19 +19,18 @@ from django.utils import timezone
 from routing import engine
 from routing.models import Experiment, Pool, RuleSet
 
-FIELDS = frozenset(
-    {
-        "name",
-        "segment",
-        "arm_a_ruleset",
-        "arm_a_pool",
-        "arm_b_ruleset",
-        "arm_b_pool",
-        "split",
-        "starts_at",
-        "ends_at",
-        "note",
-    }
+# What an experiment is made of, in the order the admin's form shows it.
+FIELDS = (
+    "name",
+    "segment",
+    "arm_a_ruleset",
+    "arm_a_pool",
+    "arm_b_ruleset",
+    "arm_b_pool",
+    "split",
+    "starts_at",
+    "ends_at",
+    "note",
 )
 # What a started experiment keeps.
 FIXED_ONCE_STARTED = frozenset(
@@ -114,7 +113,7 @@ def experiment_check(*, experiment: Experiment | None = None, **fields: Any) -> 
     """``experiment`` (as stored; None for a new one) with ``fields`` applied, unsaved, or
     the ValidationError naming the field ``experiment_save`` would refuse. The admin's form
     runs it before saving."""
-    unknown = set(fields) - FIELDS
+    unknown = set(fields) - set(FIELDS)
     if unknown:
         raise TypeError(f"experiment_save() got unknown fields: {sorted(unknown)}")
     now = timezone.now()
