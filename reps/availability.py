@@ -7,9 +7,10 @@ from ``Reason`` so decisions can be explained and counted.
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 
@@ -130,11 +131,91 @@ def in_working_hours(intervals: Iterable[WorkInterval], local: datetime) -> bool
     return empty
 
 
-def rep_eligibility(rep: RepSnapshot, needs: LeadNeeds, now: datetime) -> list[Reason]:
+def schedule_state(rep: RepSnapshot, now: datetime) -> tuple[bool, bool, bool]:
+    """The part of eligibility that moves with the clock: (outside working hours, on time
+    off, on a holiday) at ``now``. The one place these three are decided."""
+    local = local_now(rep, now)
+    return (
+        not in_working_hours(rep.working_hours, local),
+        any(start <= now < end for start, end in rep.time_off),
+        local.date() in rep.holidays,
+    )
+
+
+def _next_change(rep: RepSnapshot, now: datetime) -> datetime:
+    """The earliest instant after ``now`` at which ``schedule_state`` may change: a working
+    interval of today starting or ending, the next local midnight (a new weekday, a new
+    holiday date), a time off starting or ending. ``now`` itself when a change of UTC offset
+    (daylight saving) lies in between: nothing is memoised across one."""
+    zone = _zone(rep.timezone)
+    local = now.astimezone(zone)
+    today, clock, weekday = local.date(), local.time(), local.weekday()
+    until = datetime.combine(today + timedelta(days=1), time())
+    for interval in rep.working_hours:
+        if interval.weekday == weekday:
+            for edge in (interval.start, interval.end):
+                if edge > clock:
+                    until = min(until, datetime.combine(today, edge))
+    # Through UTC and back: a wall-clock edge in the hour the clocks skip lands past it.
+    aware = until.replace(tzinfo=zone).astimezone(UTC)
+    if aware.astimezone(zone).utcoffset() != local.utcoffset():
+        return now
+    for edge in (e for span in rep.time_off for e in span):
+        if now < edge < aware:
+            aware = edge
+    return aware
+
+
+class ScheduleMemo:
+    """``schedule_state`` remembered per rep until its next change (``_next_change``).
+
+    The engine decides many leads against the same snapshots (live routing's cached world,
+    a replay's whole window), and a rep's hours, time off and holidays change only at a few
+    instants a day. An entry holds the snapshot's schedule objects and answers only for the
+    same objects (a new snapshot of the rep is computed afresh) and for instants from when
+    it was computed up to the change. Results are those of ``schedule_state``, always
+    (``reps/tests/test_availability.py`` compares them over random schedules and instants).
+    """
+
+    __slots__ = ("_entries",)
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[Any, ...]] = {}
+
+    def state(self, rep: RepSnapshot, now: datetime) -> tuple[bool, bool, bool]:
+        entry = self._entries.get(rep.id)
+        if (
+            entry is not None
+            and entry[0] <= now < entry[1]
+            and entry[2] is rep.working_hours
+            and entry[3] is rep.time_off
+            and entry[4] is rep.holidays
+            and entry[5] == rep.timezone
+        ):
+            return entry[6]
+        state = schedule_state(rep, now)
+        until = _next_change(rep, now)
+        if until > now:
+            self._entries[rep.id] = (
+                now,
+                until,
+                rep.working_hours,
+                rep.time_off,
+                rep.holidays,
+                rep.timezone,
+                state,
+            )
+        return state
+
+
+def rep_eligibility(
+    rep: RepSnapshot, needs: LeadNeeds, now: datetime, schedule: ScheduleMemo | None = None
+) -> list[Reason]:
     """Every reason the rep cannot take the lead now; an empty list means eligible.
 
     All reasons are collected, not just the first, so a decision can show a manager that
-    a rep was both offline and at capacity.
+    a rep was both offline and at capacity. ``schedule`` remembers the clock-bound part
+    between decisions (the engine passes its world's); the answer is the same without.
     """
     reasons: list[Reason] = []
     if not rep.active:
@@ -143,12 +224,14 @@ def rep_eligibility(rep: RepSnapshot, needs: LeadNeeds, now: datetime) -> list[R
         reasons.append(Reason.OFFLINE)
     elif rep.presence == Presence.AWAY and not needs.allow_away:
         reasons.append(Reason.AWAY)
-    local = local_now(rep, now)
-    if needs.check_hours and not in_working_hours(rep.working_hours, local):
+    outside, time_off, holiday = (
+        schedule.state(rep, now) if schedule is not None else schedule_state(rep, now)
+    )
+    if needs.check_hours and outside:
         reasons.append(Reason.OUTSIDE_HOURS)
-    if any(start <= now < end for start, end in rep.time_off):
+    if time_off:
         reasons.append(Reason.TIME_OFF)
-    if local.date() in rep.holidays:
+    if holiday:
         reasons.append(Reason.HOLIDAY)
     if rep.max_open is not None and rep.open_count >= rep.max_open:
         reasons.append(Reason.CAP_OPEN)

@@ -1,3 +1,4 @@
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -97,3 +98,120 @@ def test_a_ramping_rep_gets_a_share_of_their_weight_until_the_ramp_ends():
     r = rep(weight=4, ramp_until=date(2026, 4, 1), ramp_share=0.25)
     assert effective_weight(r, MONDAY) == 1.0
     assert effective_weight(r, datetime(2026, 4, 1, 9, tzinfo=UTC)) == 4.0
+
+
+# --- ScheduleMemo: the clock-bound part of eligibility, remembered between decisions ----
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from reps import availability  # noqa: E402
+from reps.availability import ScheduleMemo, schedule_state  # noqa: E402
+
+# Daylight saving of an hour both ways, of half an hour (Lord Howe), none, and a :30 offset.
+ZONES = [
+    "UTC",
+    "Europe/Berlin",
+    "America/New_York",
+    "America/St_Johns",
+    "Australia/Lord_Howe",
+    "Asia/Kolkata",
+    "Pacific/Auckland",
+]
+# Around the spring and autumn changes of 2026 in both hemispheres.
+STARTS = [
+    datetime(2026, 3, 7, tzinfo=UTC),
+    datetime(2026, 3, 28, tzinfo=UTC),
+    datetime(2026, 4, 4, tzinfo=UTC),
+    datetime(2026, 9, 26, tzinfo=UTC),
+    datetime(2026, 10, 24, tzinfo=UTC),
+    datetime(2026, 10, 31, tzinfo=UTC),
+]
+clocks = st.builds(time, st.integers(0, 23), st.sampled_from([0, 15, 30, 59]), st.integers(0, 1))
+
+
+@st.composite
+def schedules(draw) -> RepSnapshot:
+    start = draw(st.sampled_from(STARTS))
+    intervals = []
+    for weekday, a, b in draw(st.lists(st.tuples(st.integers(0, 6), clocks, clocks), max_size=8)):
+        if a != b:
+            intervals.append(WorkInterval(weekday, min(a, b), max(a, b)))
+    offs = []
+    for hours, length in draw(
+        st.lists(st.tuples(st.integers(-48, 24 * 9), st.integers(1, 24 * 4)), max_size=3)
+    ):
+        begin = start + timedelta(hours=hours, minutes=draw(st.sampled_from([0, 7, 30])))
+        offs.append((begin, begin + timedelta(hours=length)))
+    days = draw(st.lists(st.integers(-1, 9), max_size=3))
+    return rep(
+        timezone=draw(st.sampled_from(ZONES)),
+        working_hours=tuple(intervals),
+        time_off=tuple(offs),
+        holidays=frozenset(start.date() + timedelta(days=d) for d in days),
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    schedules(),
+    st.lists(st.integers(-3 * 3600, 5 * 3600), min_size=1, max_size=120),
+)
+def test_the_memo_answers_what_the_schedule_says_at_every_instant(snapshot, steps):
+    """Mostly forward, sometimes back (a preview at another instant), across daylight
+    saving changes, time off edges, midnights and interval edges: always the same answer."""
+    memo = ScheduleMemo()
+    now = snapshot.time_off[0][0] if snapshot.time_off else STARTS[0]
+    for step in steps:
+        now += timedelta(seconds=step)
+        assert memo.state(snapshot, now) == schedule_state(snapshot, now), now
+        # The same instant through rep_eligibility, with and without the memo.
+        assert rep_eligibility(snapshot, NO_NEEDS, now, memo) == rep_eligibility(
+            snapshot, NO_NEEDS, now
+        )
+
+
+def test_the_memo_computes_once_between_changes_and_afresh_for_a_new_snapshot(monkeypatch):
+    calls = []
+    real = availability.schedule_state
+    monkeypatch.setattr(availability, "schedule_state", lambda r, n: calls.append(n) or real(r, n))
+    berlin = rep(timezone="Europe/Berlin", working_hours=NINE_TO_FIVE)
+    memo = ScheduleMemo()
+    for minute in range(0, 59):  # 16:00 to 16:58 Berlin time, inside 9 to 5
+        assert memo.state(berlin, MONDAY + timedelta(minutes=minute)) == (False, False, False)
+    assert len(calls) == 1
+    # 17:00 is the interval's end: computed again, and outside.
+    assert memo.state(berlin, MONDAY + timedelta(hours=1)) == (True, False, False)
+    assert len(calls) == 2
+    # A new snapshot of the rep (time off added) is not answered from the old entry.
+    off = (MONDAY, MONDAY + timedelta(days=1))
+    assert memo.state(replace(berlin, time_off=(off,)), MONDAY + timedelta(hours=1)) == (
+        True,
+        True,
+        False,
+    )
+    assert len(calls) == 3
+
+
+@pytest.mark.parametrize(
+    "zone,day",
+    [
+        ("Europe/Berlin", datetime(2026, 3, 28, 12, tzinfo=UTC)),  # 02:00 → 03:00 on Sunday
+        ("Europe/Berlin", datetime(2026, 10, 24, 12, tzinfo=UTC)),  # 03:00 → 02:00 on Sunday
+        ("America/New_York", datetime(2026, 3, 7, 12, tzinfo=UTC)),
+        ("America/New_York", datetime(2026, 10, 31, 12, tzinfo=UTC)),
+        ("Australia/Lord_Howe", datetime(2026, 4, 3, 12, tzinfo=UTC)),  # half an hour back
+        ("Australia/Lord_Howe", datetime(2026, 10, 3, 12, tzinfo=UTC)),  # half an hour on
+    ],
+)
+def test_the_memo_across_daylight_saving_with_edges_in_the_skipped_or_repeated_hour(zone, day):
+    """Intervals whose edges fall in the hour the clocks skip or repeat: the state changes
+    at the change of offset itself, which no wall-clock edge names."""
+    edges = [time(1, 30), time(2, 15), time(2, 30), time(2, 45)]
+    for a in edges:
+        intervals = tuple(WorkInterval(d, a, time(5)) for d in range(7))
+        snapshot = rep(timezone=zone, working_hours=intervals)
+        memo = ScheduleMemo()
+        for minutes in range(0, 48 * 60, 5):
+            now = day + timedelta(minutes=minutes)
+            assert memo.state(snapshot, now) == schedule_state(snapshot, now), (a, now)

@@ -31,6 +31,7 @@ named-rep, owner-routed and manager leads leave it alone (``state_update`` is No
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from reps.availability import ESCALATION, LeadNeeds, Reason, rep_eligibility
@@ -140,11 +141,24 @@ class Decision:
     rep_id: int | None
     fallback_used: bool
     fallback_reason: str
-    candidates: tuple[Candidate, ...]
     state_update: StateUpdate | None
     decided_at: datetime
     # Summary lines and pool results, in order; pool results expand into candidate lines.
     trace: tuple[str | PoolResult, ...] = field(repr=False, default=())
+    # The reps considered, in order: single candidates (a named rep, an owner, a manager)
+    # and pool results, whose members become candidates when ``candidates`` is read.
+    considered: tuple[Candidate | PoolResult, ...] = field(repr=False, default=())
+
+    @cached_property
+    def candidates(self) -> tuple[Candidate, ...]:
+        """Every rep considered, eligible or not, with the reasons and figures."""
+        out: list[Candidate] = []
+        for item in self.considered:
+            if isinstance(item, PoolResult):
+                out.extend(item.candidates)
+            else:
+                out.append(item)
+        return tuple(out)
 
     @property
     def rotation(self) -> bool:
@@ -247,7 +261,7 @@ class _Run:
     def __init__(self, lead: Mapping[str, Any], world: World, now: datetime) -> None:
         self.lead, self.world, self.now = lead, world, now
         self.trace: list[str | PoolResult] = []
-        self.candidates: list[Candidate] = []
+        self.candidates: list[Candidate | PoolResult] = []
         self.tried_pools: set[int] = set()
         self.team_id: int | None = None
 
@@ -264,7 +278,7 @@ class _Run:
             return None, f"pool '{pool.name}' has an unknown method {pool.method!r}"
         result = method(pool, self.world.state_of(pool.id), self.world, self.lead, self.now)
         self.trace.append(result)
-        self.candidates.extend(result.candidates)
+        self.candidates.append(result)
         if result.rep_id is None:
             return None, f"no eligible member in pool '{pool.name}'"
         return result, ""
@@ -290,7 +304,7 @@ class _Run:
             return f"the {role} (#{rep_id}) is not a known rep"
         self.team_id = rep.team_id
         needs = ESCALATION if blockers else LeadNeeds()
-        reasons = tuple(rep_eligibility(rep, needs, self.now))
+        reasons = tuple(rep_eligibility(rep, needs, self.now, self.world.schedule))
         if blockers:
             reasons = tuple(r for r in reasons if r in blockers)
         if rep.id in self.world.excluded:
@@ -311,7 +325,11 @@ def decide(
     """Route one lead. Pure: reads its arguments only, and always returns a decision."""
     index = world.territory_index
     facts = Facts(lead, world, now, index, rules.comparisons)
-    matched = next((c for c in rules.rules if c.condition.matches(facts)), None)
+    matched = None
+    for compiled in rules.rules:  # a plain loop, not next(<generator>): once per lead
+        if compiled.condition.matches(facts):
+            matched = compiled
+            break
     territory = facts.territory()
     run = _Run(lead, world, now)
     base: dict[str, Any] = {
@@ -495,7 +513,7 @@ def _finish(
         rep_id=rep_id,
         fallback_used=bool(fallback_reason),
         fallback_reason=fallback_reason,
-        candidates=tuple(run.candidates),
+        considered=tuple(run.candidates),
         state_update=update,
         trace=tuple(run.trace),
         **base,

@@ -181,7 +181,7 @@ def decide_with_experiments(
         *fallback.trace,
     )
     return _in_arm(
-        fallback, placement, trace=trace, candidates=decision.candidates + fallback.candidates
+        fallback, placement, trace=trace, considered=decision.considered + fallback.considered
     )
 
 
@@ -191,4 +191,6 @@ def _in_arm(decision: Decision, placement: Placement, **changes: Any) -> ArmDeci
     on a frozen class of 16 fields: this runs for every lead of a running experiment."""
     arm_decision = object.__new__(ArmDecision)
     arm_decision.__dict__.update(decision.__dict__, placement=placement, **changes)
+    # The candidates are read from ``considered``, perhaps changed: not a copy made before.
+    arm_decision.__dict__.pop("candidates", None)
     return arm_decision

@@ -11,7 +11,7 @@ from enum import StrEnum
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from reps.availability import RepSnapshot, WorkInterval
+from reps.availability import RepSnapshot, ScheduleMemo, WorkInterval
 
 if TYPE_CHECKING:
     from routing.engine.territories import TerritoryIndex
@@ -220,6 +220,12 @@ class World:
 
     def state_of(self, pool_id: int) -> PoolState:
         return self.states.get(pool_id) or PoolState(pool_id)
+
+    @cached_property
+    def schedule(self) -> ScheduleMemo:
+        """The reps' hours, time off and holidays, remembered between the decisions made
+        with this world (``reps.availability.ScheduleMemo``)."""
+        return ScheduleMemo()
 
     @cached_property
     def territory_index(self) -> "TerritoryIndex":

@@ -61,8 +61,9 @@ Fairness per method:
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cached_property
 from typing import Any, NamedTuple
 
 from reps.availability import LeadNeeds, RepSnapshot, rep_eligibility
@@ -101,11 +102,39 @@ class Candidate(NamedTuple):
 
 @dataclass(frozen=True)
 class PoolResult:
+    """What a pool's method chose. Its ``candidates`` (every member with its reasons and
+    figures) are built when first read, for an explanation or for storage, not while
+    deciding: a replay decides every lead of a month and reads them for few."""
+
     pool: Pool
     rep_id: int | None
-    candidates: tuple[Candidate, ...]
     why: str  # why the chosen member, in words ("" when none)
     update: StateUpdate | None
+    members: "_Members" = field(repr=False, compare=False)
+    metrics: Mapping[int, Mapping[str, Any]] = field(repr=False, compare=False)
+
+    @cached_property
+    def candidates(self) -> tuple[Candidate, ...]:
+        # tuple.__new__ skips the named tuple's Python-level constructor: one per member.
+        make, m, get, pool_id = tuple.__new__, self.members, self.metrics.get, self.pool.id
+        reps, reasons, chosen = m.reps, m.reasons, self.rep_id
+        empty: Mapping[str, Any] = {}
+        return tuple(
+            make(
+                Candidate,
+                (
+                    rid,
+                    rep.name if rep else f"#{rid}",
+                    not reasons[rid],
+                    reasons[rid],
+                    get(rid, empty),
+                    rid == chosen,
+                    rep.timezone if rep else "UTC",
+                    pool_id,
+                ),
+            )
+            for rid, rep in ((rid, reps.get(rid)) for rid in m.order)
+        )
 
 
 class _Members:
@@ -119,14 +148,14 @@ class _Members:
         self.reps: dict[int, RepSnapshot] = {}
         self.reasons: dict[int, tuple[str, ...]] = {}
         get_rep, reps, reasons = world.reps.get, self.reps, self.reasons
-        excluded = world.excluded
+        excluded, schedule = world.excluded, world.schedule
         for rid in self.order:
             rep = get_rep(rid)
             if rep is None:
                 reasons[rid] = (UNKNOWN_REP,)
             else:
                 reps[rid] = rep
-                reasons[rid] = tuple(rep_eligibility(rep, needs, now))
+                reasons[rid] = tuple(rep_eligibility(rep, needs, now, schedule))
                 if rid in excluded:
                     reasons[rid] = (EXCLUDED_REP, *reasons[rid])
         self.eligible = [rid for rid in self.order if not reasons[rid]]
@@ -158,25 +187,6 @@ def _result(
     assigned: Mapping[int, int] | None = None,
     move_pointer: bool = True,
 ) -> PoolResult:
-    # tuple.__new__ skips the named tuple's Python-level constructor: this runs per member.
-    make, reps, reasons, get = tuple.__new__, m.reps, m.reasons, metrics.get
-    empty: Mapping[str, Any] = {}
-    candidates = tuple(
-        make(
-            Candidate,
-            (
-                rid,
-                rep.name if rep else f"#{rid}",
-                not reasons[rid],
-                reasons[rid],
-                get(rid, empty),
-                rid == chosen,
-                rep.timezone if rep else "UTC",
-                pool.id,
-            ),
-        )
-        for rid, rep in ((rid, reps.get(rid)) for rid in m.order)
-    )
     update = None
     if chosen is not None:
         update = StateUpdate(
@@ -188,7 +198,7 @@ def _result(
             credits=dict(credits or {}),
             last_assigned_at={chosen: now},
         )
-    return PoolResult(pool, chosen, candidates, why, update)
+    return PoolResult(pool, chosen, why, update, m, metrics)
 
 
 def _rotation(
@@ -196,7 +206,8 @@ def _rotation(
 ) -> PoolResult:
     limit = max(0, pool.settings.catch_up_limit)
     credit = state.credits.get
-    owed = {rid: rotation_catch_up(credit(rid, 0), limit) for rid in m.order}
+    # No credit, nothing owed: the rule is asked only about members with credits.
+    owed = {rid: rotation_catch_up(c, limit) if (c := credit(rid, 0)) else 0 for rid in m.order}
     for rid in m.order:
         row = metrics.get(rid)
         if row is None:

@@ -109,7 +109,7 @@ def decide_for_rep(
         run.candidates.append(Candidate(rep_id, f"#{rep_id}", False, (UNKNOWN_REP,), {}))
         run.trace.append(f"#{rep_id} is not a known rep.")
         return _finish(run, base, rule=None, action=method, outcome=NOBODY, pool_id=pool_id)
-    reasons = tuple(rep_eligibility(rep, needs, now))
+    reasons = tuple(rep_eligibility(rep, needs, now, world.schedule))
     refused = blocking and bool(reasons)
     candidate = Candidate(
         rep.id, rep.name, not reasons, reasons, {}, not refused, rep.timezone, pool_id
