@@ -348,7 +348,12 @@ SPECTACULAR_SETTINGS = {
     "OAS_VERSION": "3.1.0",
     "WEBHOOKS": "sla.webhook_schema.WEBHOOKS",
     # A notification's "event" and a subscription's "events" share one enum.
-    "ENUM_NAME_OVERRIDES": {"EventEnum": "sla.models.Event"},
+    "ENUM_NAME_OVERRIDES": {
+        "EventEnum": "sla.models.Event",
+        "ReplayStatusEnum": "routing.models.ReplayReport.Status",
+        # The lead's status keeps the name it had before replays had a status too.
+        "StatusEnum": "leadhub.leads.models.LeadStatus",
+    },
 }
 
 # --- Lead pipeline ----------------------------------------------------------------------

@@ -328,8 +328,14 @@ class Handover(models.Model):
 
 class ReplayReport(models.Model):
     """What a rule set would have done with the leads of a past window (routing.replay):
-    the figures and the leads whose owner, pool or outcome would change. Written once, by
-    ``replay_run``; a replay writes nothing else."""
+    the figures and the leads whose owner, pool or outcome would change. Asked for as
+    ``running`` (the API and the admin queue the work in the housekeeping lane) and filled
+    in once, by ``replay_fill``; a replay writes nothing else."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "running"
+        DONE = "done", "done"
+        FAILED = "failed", "failed"
 
     ruleset = models.ForeignKey(
         RuleSet, null=True, blank=True, on_delete=models.SET_NULL, related_name="replays"
@@ -344,6 +350,9 @@ class ReplayReport(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.DONE)
+    error = models.TextField(blank=True, help_text="Why a failed replay failed.")
+    finished_at = models.DateTimeField(null=True, blank=True)
     leads = models.PositiveIntegerField(default=0)
     changed = models.PositiveIntegerField(default=0)
     seconds = models.FloatField(default=0)

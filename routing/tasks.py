@@ -1,11 +1,15 @@
-"""django-q2 tasks of routing, run in the routing lane. Each takes ids, and running one
-twice does no harm: a lead that is no longer new is left alone."""
+"""django-q2 tasks of routing, run in the routing lane (a replay in the housekeeping
+lane). Each takes ids, and running one twice does no harm: a lead that is no longer new is
+left alone, a replay already done is not done again."""
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
 
 from leadhub import lanes
+from routing.models import ReplayReport
+from routing.replay import replay_failed, replay_fill
 from routing.services import (
     decision_refund,
     handovers_due,
@@ -14,6 +18,8 @@ from routing.services import (
     rep_deactivated_handover,
     time_off_handover,
 )
+
+logger = logging.getLogger(__name__)
 
 
 def route_leads(lead_ids: list[int]) -> int:
@@ -51,3 +57,17 @@ def handovers_check() -> int:
             lanes.ROUTING, "routing.tasks.hand_over_time_off", time_off_id, group="routing"
         )
     return len(due)
+
+
+def replay_report(report_id: int) -> str:
+    """Do a requested replay (``routing.replay.replay_request``); its status when done. Any
+    error fails the report with the reason, so the lane does not try it again and again."""
+    report = ReplayReport.objects.filter(pk=report_id).select_related("ruleset").first()
+    if report is None or report.status != ReplayReport.Status.RUNNING:
+        return report.status if report else "gone"
+    try:
+        replay_fill(report)
+    except Exception as exc:
+        logger.exception("Replay #%s failed", report_id)
+        replay_failed(report, str(exc) or type(exc).__name__)
+    return report.status

@@ -1,6 +1,7 @@
-"""Replays in the admin: "Replay the last 30 days" on a rule set's page runs one (RevOps
-only) and opens its report; the report page shows the figures and the changed leads a
-page at a time, each with both explanations. Reports are never edited."""
+"""Replays in the admin: "Replay the last 30 days" on a rule set's page asks for one (RevOps
+only; it runs in the housekeeping lane) and opens its report, which shows "running" and
+reloads itself until it is done; then the figures and the changed leads a page at a time,
+each with both explanations. Reports are never edited."""
 
 from typing import Any
 
@@ -16,7 +17,7 @@ from django.urls import URLPattern, path
 from reps.selectors import user_sees_everything
 from routing.models import ReplayReport, RuleSet
 from routing.replay.api import with_names
-from routing.replay.services import MAX_DAYS, ReplayError, replay_run
+from routing.replay.services import MAX_DAYS, ReplayError, replay_request
 
 PAGE_SIZE = 25
 
@@ -27,8 +28,16 @@ class ReplayForm(forms.Form):
 
 @admin.register(ReplayReport)
 class ReplayReportAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "ruleset_label", "leads", "changed", "seconds", "created_by"]
-    list_filter = ["ruleset_label"]
+    list_display = [
+        "__str__",
+        "ruleset_label",
+        "status",
+        "leads",
+        "changed",
+        "seconds",
+        "created_by",
+    ]
+    list_filter = ["status", "ruleset_label"]
     date_hierarchy = "created_at"
 
     def get_queryset(self, request: HttpRequest):
@@ -60,7 +69,7 @@ class ReplayReportAdmin(admin.ModelAdmin):
         form = ReplayForm(request.POST or None, initial={"days": 30})
         if request.method == "POST" and form.is_valid():
             try:
-                report = replay_run(
+                report = replay_request(
                     ruleset=ruleset, days=form.cleaned_data["days"], actor=request.user
                 )
             except ReplayError as exc:
@@ -68,7 +77,8 @@ class ReplayReportAdmin(admin.ModelAdmin):
             else:
                 self.message_user(
                     request,
-                    f"Replayed {report.leads} leads with {ruleset}: {report.changed} change.",
+                    f"Replaying the last {report.days} days with {ruleset}: the report "
+                    "fills in when it is done.",
                     messages.SUCCESS,
                 )
                 return redirect("admin:routing_replayreport_change", report.pk)
@@ -98,6 +108,7 @@ class ReplayReportAdmin(admin.ModelAdmin):
             "original": None,
             "title": str(report),
             "report": report,
+            "running": report.status == ReplayReport.Status.RUNNING,
             "s": report.summary,
             "page": page,
             "changes": with_names(list(page.object_list)),

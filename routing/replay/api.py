@@ -1,6 +1,8 @@
-"""``POST /api/rulesets/{draft|version}/replay/`` runs a replay and answers with its report's
-id; ``GET /api/replays/`` lists the reports and ``GET /api/replays/{id}/`` reads one, with
-its changed leads a page at a time (``?page=&page_size=``). RevOps only."""
+"""``POST /api/rulesets/{draft|version}/replay/`` asks for a replay and answers at once
+(202) with its report's id and ``status: running``: the replay itself runs in the
+housekeeping lane. ``GET /api/replays/`` lists the reports and ``GET /api/replays/{id}/``
+reads one (``running``, ``done`` or ``failed`` with its ``error``), with its changed leads a
+page at a time (``?page=&page_size=``). RevOps only."""
 
 import math
 from typing import Any
@@ -16,7 +18,7 @@ from leadhub.leads.auth import intake_key_of
 from reps.models import Rep
 from reps.selectors import user_sees_everything
 from routing.models import Pool, ReplayReport
-from routing.replay.services import MAX_DAYS, ReplayError, replay_ruleset, replay_run
+from routing.replay.services import MAX_DAYS, ReplayError, replay_request, replay_ruleset
 
 PAGE_SIZE, MAX_PAGE_SIZE = 50, 200
 
@@ -37,8 +39,7 @@ class ReplayRequestSerializer(serializers.Serializer):
 class ReplayCreatedSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     url = serializers.CharField()
-    leads = serializers.IntegerField()
-    changed = serializers.IntegerField()
+    status = serializers.CharField()
 
 
 class ReplaySerializer(serializers.ModelSerializer):
@@ -54,6 +55,9 @@ class ReplaySerializer(serializers.ModelSerializer):
             "window_end",
             "created_at",
             "created_by",
+            "status",
+            "error",
+            "finished_at",
             "leads",
             "changed",
             "seconds",
@@ -71,32 +75,28 @@ class ReplayRunView(APIView):
     @extend_schema(
         request=ReplayRequestSerializer,
         responses={
-            201: ReplayCreatedSerializer,
+            202: ReplayCreatedSerializer,
             400: OpenApiResponse(OpenApiTypes.OBJECT, description="{field: [reasons]}"),
             404: OpenApiResponse(description="No such version, or no draft."),
         },
-        description="Replay the last `days` days' leads with the draft or a version; "
-        "writes only the report.",
+        description="Ask for a replay of the last `days` days' leads with the draft or a "
+        "version. Answers at once with the report's id (status `running`); the replay runs "
+        "in the background and writes only the report: read it with `GET /api/replays/{id}/`.",
     )
     def post(self, request, ref: str):
         serializer = ReplayRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
             ruleset = replay_ruleset(ref)
-            report = replay_run(
+            report = replay_request(
                 ruleset=ruleset, days=serializer.validated_data["days"], actor=request.user
             )
         except ReplayError as exc:
             if exc.missing:
                 raise NotFound(str(exc)) from None
             raise serializers.ValidationError({exc.field: [str(exc)]}) from None
-        data = {
-            "id": report.pk,
-            "url": f"/api/replays/{report.pk}/",
-            "leads": report.leads,
-            "changed": report.changed,
-        }
-        return Response(data, status=status.HTTP_201_CREATED)
+        data = {"id": report.pk, "url": f"/api/replays/{report.pk}/", "status": report.status}
+        return Response(data, status=status.HTTP_202_ACCEPTED)
 
 
 class ReplayListView(APIView):
@@ -121,8 +121,9 @@ class ReplayDetailView(APIView):
             400: OpenApiResponse(OpenApiTypes.OBJECT, description="{page|page_size: [reason]}"),
             404: OpenApiResponse(description="No such replay."),
         },
-        description="A replay's report: its figures, and its changed leads a page at a time, "
-        "each with the stored decision's explanation and the replayed one's.",
+        description="A replay's report: `status` (`running`, `done`, or `failed` with "
+        "`error`); when done, its figures, and its changed leads a page at a time, each with "
+        "the stored decision's explanation and the replayed one's.",
     )
     def get(self, request, pk: int):
         page = PageSerializer(data=request.query_params)

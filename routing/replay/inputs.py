@@ -49,7 +49,6 @@ HEAVY_FIELDS = frozenset(
 DECISION_FIELDS = (
     "lead_id",
     "pk",
-    "created_at",
     "ruleset_version",
     "rule_id",
     "rule_name",
@@ -67,7 +66,6 @@ class Stored:
     when it was captured; later moves by hand, claims and SLA steps are not routing)."""
 
     pk: int
-    created_at: datetime
     ruleset_version: int | None
     rule_id: int | None
     rule_name: str
@@ -251,15 +249,24 @@ def lead_rows(
 
 
 def _with_decisions(batch: list[dict[str, Any]]) -> list[LeadRow]:
-    ids = [s["id"] for s in batch]
+    # The chunk's leads are consecutive in capture order: their decisions are those of the
+    # leads captured from the first one's instant to the last one's (two parameters, where
+    # an IN list of the chunk's ids costs more to send and to plan), less any neighbour
+    # captured at the same instant as an end.
+    ids = {s["id"] for s in batch}
     stored: dict[int, Stored] = {}
     moved: dict[int, list[str]] = defaultdict(list)
     for row in (
-        Decision.objects.filter(lead_id__in=ids)
+        Decision.objects.filter(
+            lead__captured_at__gte=batch[0]["captured_at"],
+            lead__captured_at__lte=batch[-1]["captured_at"],
+        )
         .order_by("lead_id", "created_at", "pk")
         .values_list("kind", *DECISION_FIELDS)
     ):
         kind, lead_id = row[0], row[1]
+        if lead_id not in ids:
+            continue
         if kind != Decision.Kind.AUTO:
             moved[lead_id].append(kind)
         elif lead_id not in stored:
@@ -267,6 +274,16 @@ def _with_decisions(batch: list[dict[str, Any]]) -> list[LeadRow]:
     return [LeadRow(s, stored.get(s["id"]), tuple(moved.get(s["id"], ()))) for s in batch]
 
 
-def stored_payloads(decision_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """The full stored decisions (candidates, explanation) of a few leads."""
-    return dict(Decision.objects.filter(pk__in=decision_ids).values_list("pk", "payload"))
+@dataclass(frozen=True)
+class StoredDetail:
+    """What only a changed lead's classification and listing read of its stored decision
+    (kept out of the per-lead read: a payload is large, and each timestamp costs a parse)."""
+
+    payload: dict[str, Any]
+    created_at: datetime
+
+
+def stored_details(decision_ids: list[int]) -> dict[int, StoredDetail]:
+    """The full stored decisions (candidates, explanation, when made) of a few leads."""
+    rows = Decision.objects.filter(pk__in=decision_ids).values_list("pk", "payload", "created_at")
+    return {pk: StoredDetail(payload or {}, created_at) for pk, payload, created_at in rows}

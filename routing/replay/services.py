@@ -8,8 +8,10 @@ table's rows before and after).
 import time
 from datetime import datetime, timedelta
 
+from django.db import transaction
 from django.utils import timezone
 
+from leadhub import lanes
 from routing import engine
 from routing.models import ReplayReport, RuleSet
 from routing.replay.inputs import (
@@ -19,7 +21,7 @@ from routing.replay.inputs import (
     replay_world,
     snapshot_fields,
     states_at,
-    stored_payloads,
+    stored_details,
 )
 from routing.replay.simulate import KEEP, REASONS, Replay
 from routing.selectors import compiled_ruleset, ruleset_in_force
@@ -72,6 +74,25 @@ def check_days(days: object) -> int:
     return days
 
 
+def replay_request(
+    *,
+    ruleset: RuleSet,
+    days: int = 30,
+    actor=None,
+    end: datetime | None = None,
+) -> ReplayReport:
+    """Check the arguments, write the report as ``running`` for the window ending now, and
+    queue its work in the housekeeping lane once this transaction commits (a replay of a
+    month takes seconds: not a request's work). Bad arguments and a rule set that does not
+    compile are refused here, at once (``ReplayError``)."""
+    report = _report(ruleset, days, actor, end)
+    report.save()
+    transaction.on_commit(
+        lambda: lanes.enqueue(lanes.HOUSEKEEPING, "routing.tasks.replay_report", report.pk)
+    )
+    return report
+
+
 def replay_run(
     *,
     ruleset: RuleSet,
@@ -81,23 +102,51 @@ def replay_run(
     keep: int = KEEP,
     chunk: int = CHUNK,
 ) -> ReplayReport:
-    """Replay the leads captured in the ``days`` before ``end`` (now) with ``ruleset`` and
-    store the report (``routing.replay.report`` defines its figures)."""
+    """Replay the leads captured in the ``days`` before ``end`` (now) with ``ruleset`` here
+    and now, and store the report (the ``replay`` command, the benchmark)."""
+    report = _report(ruleset, days, actor, end)
+    report.save()
+    return replay_fill(report, keep=keep, chunk=chunk)
+
+
+def _report(ruleset: RuleSet, days: object, actor, end: datetime | None) -> ReplayReport:
     days = check_days(days)
-    started = time.perf_counter()
+    _compiled(ruleset)
     end = end or timezone.now()
-    start = end - timedelta(days=days)
+    return ReplayReport(
+        ruleset=ruleset,
+        ruleset_label=str(ruleset),
+        days=days,
+        window_start=end - timedelta(days=days),
+        window_end=end,
+        created_by=actor,
+        status=ReplayReport.Status.RUNNING,
+    )
+
+
+def _compiled(ruleset: RuleSet) -> engine.CompiledRuleSet:
     try:
-        rules = compiled_ruleset(ruleset)
+        return compiled_ruleset(ruleset)
     except engine.RuleError as exc:
         raise ReplayError("ruleset", f"{ruleset} does not compile: {exc}") from None
+
+
+def replay_fill(report: ReplayReport, *, keep: int = KEEP, chunk: int = CHUNK) -> ReplayReport:
+    """Do a requested replay: decide its window's leads again with its rule set and fill
+    in the report (``routing.replay.report`` defines its figures). Doing it again
+    overwrites the same report with the same figures."""
+    started = time.perf_counter()
+    if report.ruleset is None:
+        raise ReplayError("ruleset", f"{report.ruleset_label} no longer exists.")
+    rules = _compiled(report.ruleset)
+    start, end = report.window_start, report.window_end
     world = replay_world(start, end)
     replay = Replay(
         rules=rules,
         world=world,
         states=states_at(sorted(world.pools), start, end),
         load=load_at(dict(world.reps), start),
-        payloads=stored_payloads,
+        details=stored_details,
         keep=keep,
     )
     for rows in lead_rows(start, end, chunk, snapshot_fields(rules, world)):
@@ -107,7 +156,7 @@ def replay_run(
     in_force = ruleset_in_force()
     summary.update(
         {
-            "ruleset": str(ruleset),
+            "ruleset": report.ruleset_label,
             "in_force": str(in_force) if in_force else None,
             "reason_words": {k: REASONS[k] for k in summary["reasons"]},
             "listed": len(replay.changes),
@@ -115,16 +164,21 @@ def replay_run(
             "presence": "every rep taken as online (presence is not stored over time)",
         }
     )
-    return ReplayReport.objects.create(
-        ruleset=ruleset,
-        ruleset_label=str(ruleset),
-        days=days,
-        window_start=start,
-        window_end=end,
-        created_by=actor,
-        leads=summary["leads"],
-        changed=summary["changed"],
-        seconds=round(time.perf_counter() - started, 3),
-        summary=summary,
-        changes=replay.changes,
-    )
+    report.status = ReplayReport.Status.DONE
+    report.error = ""
+    report.finished_at = timezone.now()
+    report.leads = summary["leads"]
+    report.changed = summary["changed"]
+    report.seconds = round(time.perf_counter() - started, 3)
+    report.summary = summary
+    report.changes = replay.changes
+    report.save()
+    return report
+
+
+def replay_failed(report: ReplayReport, error: str) -> None:
+    """Mark a requested replay as failed, with why (the lane's task, on any error)."""
+    report.status = ReplayReport.Status.FAILED
+    report.error = error[:2000]
+    report.finished_at = timezone.now()
+    report.save(update_fields=["status", "error", "finished_at"])

@@ -30,7 +30,7 @@ from typing import Any
 from reps.availability import RepSnapshot
 from reps.load import period_starts
 from routing import engine
-from routing.replay.inputs import LeadRow, Load, Stored
+from routing.replay.inputs import LeadRow, Load, Stored, StoredDetail
 from routing.replay.report import Tally
 
 # Why a replayed decision differs from the stored one, checked in this order.
@@ -91,8 +91,8 @@ class Replay:
     world: engine.World
     states: dict[int, engine.PoolState]
     load: Load
-    # Reads stored decisions' payloads by decision id (a batch per chunk).
-    payloads: Callable[[list[int]], Mapping[int, dict[str, Any]]]
+    # Reads stored decisions' payloads and times by decision id (a batch per chunk).
+    details: Callable[[list[int]], Mapping[int, StoredDetail]]
     keep: int = KEEP
     tally: Tally = field(init=False)
     changes: list[dict[str, Any]] = field(init=False, default_factory=list)
@@ -137,14 +137,20 @@ class Replay:
     # --- the simulated load ------------------------------------------------------------
 
     def _refresh(self, rid: int) -> None:
+        """A new snapshot of the rep with the simulated counts. Copied field by field, not
+        by ``dataclasses.replace`` (which runs the frozen class's ``__init__``: several
+        times slower, and this runs with every replayed assignment); the schedule's objects
+        are kept, so the world's ``ScheduleMemo`` still answers for the new snapshot."""
         c = self.counts[rid]
-        self.reps[rid] = replace(
-            self.reps[rid],
+        rep = object.__new__(RepSnapshot)
+        rep.__dict__.update(
+            self.reps[rid].__dict__,
             open_count=c.open,
             day_count=c.day,
             week_count=c.week,
             escalated_count=c.escalated,
         )
+        self.reps[rid] = rep
 
     def _periods(self, rid: int, now: datetime) -> None:
         """Start the rep's day and week counts at ``now`` (the first lead), and schedule
@@ -261,14 +267,15 @@ class Replay:
     def _classify_pending(self) -> None:
         if not self.pending:
             return
-        payloads = self.payloads([p.row.stored.pk for p in self.pending])
+        details = self.details([p.row.stored.pk for p in self.pending])
         for p in self.pending:
-            payload = payloads.get(p.row.stored.pk) or {}
-            self._record(self.classify(p, payload.get("candidates") or []), p.entry)
+            detail = details.get(p.row.stored.pk)
+            self._record(self.classify(p, detail), p.entry)
         self.pending = []
 
-    def classify(self, p: Pending, stored_candidates: list[dict[str, Any]]) -> str:
+    def classify(self, p: Pending, detail: StoredDetail | None) -> str:
         """Why a lead decided by the version replayed went elsewhere (``REASONS``)."""
+        stored_candidates = (detail.payload.get("candidates") or []) if detail else []
         if any(PRESENCE_REASONS.intersection(c["reasons"]) for c in stored_candidates):
             return "presence"
         replayed = {(c.pool_id, c.rep_id): c for c in p.decision.candidates}
@@ -294,7 +301,7 @@ class Replay:
             theirs = [c for c in stored_candidates if c.get("pool_id") == pool_id]
             if not _same_state(pool, mine, theirs):
                 return "earlier_difference" if pool_id in p.diverged else "moves"
-        if p.row.stored.created_at - p.row.snapshot["captured_at"] > LATE:
+        if detail and detail.created_at - p.row.snapshot["captured_at"] > LATE:
             return "timing"
         return "unexplained"
 
@@ -331,11 +338,13 @@ class Replay:
     def finish(self) -> None:
         self._classify_pending()
         ids = [e["before"]["decision_id"] for e in self.changes if e["before"]]
-        payloads = self.payloads(ids) if ids else {}
+        details = self.details(ids) if ids else {}
         for e in self.changes:
             if e["before"]:
-                payload = payloads.get(e["before"]["decision_id"]) or {}
-                e["before"]["explanation"] = payload.get("explanation") or []
+                detail = details.get(e["before"]["decision_id"])
+                e["before"]["explanation"] = (
+                    (detail.payload.get("explanation") or []) if detail else []
+                )
 
 
 def _next(start: datetime, days: int) -> datetime:

@@ -1,4 +1,6 @@
-"""Replay through the API and the admin: RevOps only, bad input is a 400 naming the field."""
+"""Replay through the API and the admin: asked for at once (202, ``running``), done in the
+housekeeping lane (inline in tests, once the request's transaction commits); RevOps only,
+bad input is a 400 naming the field."""
 
 import pytest
 from django.contrib.auth.models import Group
@@ -10,6 +12,7 @@ from reps.models import Rep
 from reps.tests.factories import RepFactory, TeamFactory, UserFactory
 from routing.models import ReplayReport, Rule
 from routing.services import lead_route, ruleset_draft, ruleset_publish
+from routing.tasks import replay_report
 from routing.tests.factories import PoolFactory, PoolMemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -34,13 +37,23 @@ def world():
     return {"revops": revops, "manager": manager, "version": version, "draft": draft}
 
 
-def test_revops_replays_the_draft_and_reads_the_report_page_by_page(world):
+def test_revops_replays_the_draft_and_reads_the_report_page_by_page(
+    world, django_capture_on_commit_callbacks
+):
     client = client_as(world, "revops")
-    response = client.post("/api/rulesets/draft/replay/", {"days": 7}, format="json")
-    assert response.status_code == 201, response.content
+    with django_capture_on_commit_callbacks() as queued:
+        response = client.post("/api/rulesets/draft/replay/", {"days": 7}, format="json")
+    assert response.status_code == 202, response.content
     body = response.json()
-    assert (body["leads"], body["changed"]) == (4, 4)
+    assert body["status"] == "running" and len(queued) == 1
+    # Until the lane has done it, the report says it is running, with no figures.
+    running = client.get(body["url"]).json()
+    assert running["status"] == "running" and running["summary"] == {}
+    assert running["changes"]["count"] == 0
+    queued[0]()  # the commit: the task runs (inline in tests)
     report = client.get(body["url"], {"page_size": 3}).json()
+    assert report["status"] == "done" and report["error"] == ""
+    assert (report["leads"], report["changed"]) == (4, 4) and report["finished_at"]
     assert report["summary"]["nurture"] == {"before": 0, "after": 4}
     assert report["changes"]["count"] == 4 and report["changes"]["pages"] == 2
     first = report["changes"]["results"][0]
@@ -50,14 +63,49 @@ def test_revops_replays_the_draft_and_reads_the_report_page_by_page(world):
     page_two = client.get(body["url"], {"page_size": 3, "page": 2}).json()
     assert len(page_two["changes"]["results"]) == 1
     listing = client.get("/api/replays/").json()
-    assert [r["id"] for r in listing] == [body["id"]]
+    assert [(r["id"], r["status"]) for r in listing] == [(body["id"], "done")]
+    # The lane running the task again (a retry) does not replay again.
+    done = ReplayReport.objects.get()
+    assert replay_report(done.pk) == "done"
+    assert ReplayReport.objects.get().finished_at == done.finished_at
 
 
-def test_replaying_a_version_by_number(world):
+def test_replaying_a_version_by_number(world, django_capture_on_commit_callbacks):
     client = client_as(world, "revops")
-    response = client.post(f"/api/rulesets/{world['version'].version}/replay/", {}, format="json")
-    assert response.status_code == 201
-    assert response.json()["changed"] == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/api/rulesets/{world['version'].version}/replay/", {}, format="json"
+        )
+    assert response.status_code == 202
+    assert client.get(response.json()["url"]).json()["changed"] == 0
+
+
+def test_a_replay_whose_draft_is_deleted_meanwhile_fails_with_the_reason(
+    world, django_capture_on_commit_callbacks
+):
+    client = client_as(world, "revops")
+    with django_capture_on_commit_callbacks() as queued:
+        url = client.post("/api/rulesets/draft/replay/", {}, format="json").json()["url"]
+    world["draft"].delete()  # in the admin, before the lane got to it
+    queued[0]()
+    report = client.get(url).json()
+    assert report["status"] == "failed"
+    assert report["error"] == "Draft no longer exists.", report["error"]
+
+
+def test_a_replay_that_breaks_fails_with_the_error_and_is_not_left_running(
+    world, django_capture_on_commit_callbacks, monkeypatch
+):
+    def broken(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr("routing.replay.services.lead_rows", broken)
+    client = client_as(world, "revops")
+    with django_capture_on_commit_callbacks(execute=True):
+        url = client.post("/api/rulesets/draft/replay/", {}, format="json").json()["url"]
+    report = client.get(url).json()
+    assert (report["status"], report["error"]) == ("failed", "the database went away")
+    assert report["finished_at"] and report["summary"] == {}
 
 
 @pytest.mark.parametrize(
@@ -82,7 +130,7 @@ def test_bad_input_is_a_400_naming_the_field(world, ref, data, status, field):
     assert not ReplayReport.objects.exists()
 
 
-def test_bad_page_is_a_400(world):
+def test_bad_page_is_a_400(world, django_capture_on_commit_callbacks):
     client = client_as(world, "revops")
     url = client.post("/api/rulesets/draft/replay/", {}, format="json").json()["url"]
     for params in ({"page": 0}, {"page": "x"}, {"page_size": 10**9}, {"page": "1\x00"}):
@@ -101,7 +149,9 @@ def test_only_revops_replay(world):
     assert not ReplayReport.objects.exists()
 
 
-def test_the_admin_button_runs_a_replay_and_shows_its_report(world, admin_client):
+def test_the_admin_button_runs_a_replay_and_shows_its_report(
+    world, admin_client, django_capture_on_commit_callbacks
+):
     page = admin_client.get(reverse("admin:routing_ruleset_change", args=[world["draft"].pk]))
     run_url = reverse("admin:routing_replayreport_run", args=[world["draft"].pk])
     assert run_url in page.content.decode()
@@ -109,12 +159,16 @@ def test_the_admin_button_runs_a_replay_and_shows_its_report(world, admin_client
     assert admin_client.get(run_url).status_code == 200
     assert admin_client.post(run_url, {"days": "0"}).status_code == 200  # form error
     assert not ReplayReport.objects.exists()
-    response = admin_client.post(run_url, {"days": "30"}, follow=True)
+    with django_capture_on_commit_callbacks() as queued:
+        response = admin_client.post(run_url, {"days": "30"}, follow=True)
     report = ReplayReport.objects.get()
-    assert response.redirect_chain[-1][0] == reverse(
-        "admin:routing_replayreport_change", args=[report.pk]
-    )
+    report_url = reverse("admin:routing_replayreport_change", args=[report.pk])
+    assert response.redirect_chain[-1][0] == report_url
     text = response.content.decode()
+    assert "running since" in text and 'http-equiv="refresh"' in text
+    queued[0]()
+    text = admin_client.get(report_url).content.decode()
+    assert "running since" not in text and 'http-equiv="refresh"' not in text
     assert "Changed leads (4 listed of 4)" in text
     assert "No rule matched" not in text and "A pool" in text
     assert admin_client.get(reverse("admin:routing_replayreport_changelist")).status_code == 200
