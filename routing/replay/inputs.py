@@ -46,9 +46,9 @@ HEAVY_FIELDS = frozenset(
         "form_session",
     }
 )
+# A stored decision's fields the replay reads for every lead, in ``Stored``'s order.
 DECISION_FIELDS = (
-    "lead_id",
-    "pk",
+    "id",
     "ruleset_version",
     "rule_id",
     "rule_name",
@@ -229,49 +229,48 @@ def lead_rows(
     fields: tuple[str, ...] = LEAD_FIELDS,
 ) -> Iterator[list[LeadRow]]:
     """The leads captured in [start, end), in capture order, ``chunk`` at a time, each with
-    its stored routing decision: two queries a chunk, and nothing kept between chunks."""
-    leads = (
+    its stored routing decision: one query (the leads joined to their decisions, a row per
+    decision, so one snapshot of both), fetched ``chunk`` rows at a time; nothing is kept
+    between chunks."""
+    n = len(fields)
+    at_id = fields.index("id")
+    rows = (
         Lead.objects.filter(captured_at__gte=start, captured_at__lt=end)
-        .order_by("captured_at", "pk")
-        .values_list(*fields, "account__owner_id")
+        .order_by("captured_at", "pk", "decisions__created_at", "decisions__id")
+        .values_list(
+            *fields,
+            "account__owner_id",
+            "decisions__kind",
+            *(f"decisions__{f}" for f in DECISION_FIELDS),
+        )
         .iterator(chunk_size=chunk)
     )
-    batch: list[dict[str, Any]] = []
-    for values in leads:
-        snapshot = dict(zip(fields, values, strict=False))
-        snapshot["account_owner_id"] = values[-1]
-        batch.append(snapshot)
-        if len(batch) == chunk:
-            yield _with_decisions(batch)
-            batch = []
-    if batch:
-        yield _with_decisions(batch)
-
-
-def _with_decisions(batch: list[dict[str, Any]]) -> list[LeadRow]:
-    # The chunk's leads are consecutive in capture order: their decisions are those of the
-    # leads captured from the first one's instant to the last one's (two parameters, where
-    # an IN list of the chunk's ids costs more to send and to plan), less any neighbour
-    # captured at the same instant as an end.
-    ids = {s["id"] for s in batch}
-    stored: dict[int, Stored] = {}
-    moved: dict[int, list[str]] = defaultdict(list)
-    for row in (
-        Decision.objects.filter(
-            lead__captured_at__gte=batch[0]["captured_at"],
-            lead__captured_at__lte=batch[-1]["captured_at"],
-        )
-        .order_by("lead_id", "created_at", "pk")
-        .values_list("kind", *DECISION_FIELDS)
-    ):
-        kind, lead_id = row[0], row[1]
-        if lead_id not in ids:
+    auto = Decision.Kind.AUTO
+    batch: list[LeadRow] = []
+    snapshot: dict[str, Any] | None = None
+    stored: Stored | None = None
+    moved: list[str] = []
+    for values in rows:
+        if snapshot is None or values[at_id] != snapshot["id"]:
+            if snapshot is not None:
+                batch.append(LeadRow(snapshot, stored, tuple(moved)))
+                if len(batch) == chunk:
+                    yield batch
+                    batch = []
+            snapshot = dict(zip(fields, values, strict=False))
+            snapshot["account_owner_id"] = values[n]
+            stored, moved = None, []
+        kind = values[n + 1]
+        if kind is None:  # no decision
             continue
-        if kind != Decision.Kind.AUTO:
-            moved[lead_id].append(kind)
-        elif lead_id not in stored:
-            stored[lead_id] = Stored(*row[2:])
-    return [LeadRow(s, stored.get(s["id"]), tuple(moved.get(s["id"], ()))) for s in batch]
+        if kind != auto:
+            moved.append(kind)
+        elif stored is None:  # the first automatic one
+            stored = Stored(*values[n + 2 :])
+    if snapshot is not None:
+        batch.append(LeadRow(snapshot, stored, tuple(moved)))
+    if batch:
+        yield batch
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from reps.tests.factories import (
 from routing import world as routing_world_cache
 from routing.models import Decision, Pool, PoolState, ReplayReport, Rule
 from routing.replay import ReplayError, replay_ruleset, replay_run
+from routing.replay.inputs import lead_rows
 from routing.replay.report import fairness, gini
 from routing.services import (
     decision_refund,
@@ -336,3 +337,52 @@ def test_heavy_lead_fields_are_read_only_when_a_rule_names_them(setup):
     )  # fmt: skip
     fields = snapshot_fields(compiled_ruleset(draft), world)
     assert {"custom", "message"} <= set(fields) and "pages" not in fields
+
+
+def test_each_lead_is_read_with_its_own_decisions_whatever_the_chunk(setup):
+    """The leads and their decisions come in one stream (a row per decision): a lead with
+    several decisions, one with none, and chunk edges falling between a lead's rows."""
+    reps = setup["reps"]
+    moved: list[int] = []
+
+    def disturb(i: int, lead: Lead) -> None:
+        lead.refresh_from_db()
+        if len(moved) < 3 and i > 2 and lead.status == "assigned":  # by hand; the third twice
+            for _ in range(2 if len(moved) == 2 else 1):
+                lead.refresh_from_db()
+                other = next(r for r in reps[:4] if r.pk != lead.owner_id)
+                lead_reassign(lead_id=lead.pk, rep_id=other.pk, actor=None, reason="By hand")
+            moved.append(lead.pk)
+
+    leads = route_history(setup, disturb)
+    with time_machine.travel(instants()[10] + timedelta(seconds=1), tick=False):
+        unrouted = LeadFactory(**lead_data(10, setup["account"]))  # never routed
+    assert len(moved) == 3
+    reports = [
+        replay_run(ruleset=setup["version"], days=30, keep=COUNT, chunk=c) for c in (1, 2, 7, 2000)
+    ]
+    for report in reports:
+        assert report.leads == len(leads) + 1
+        assert report.summary == reports[-1].summary | {"listed": report.summary["listed"]}
+        by_lead = {c["lead_id"]: c for c in report.changes}
+        assert by_lead[unrouted.pk]["reason"] == "not_routed"
+        assert by_lead[unrouted.pk]["before"] is None
+        for lead_id in moved:
+            if lead_id in by_lead:
+                assert "manual" in by_lead[lead_id]["moved_later_by"]
+    assert [c["lead_id"] for c in reports[0].changes] == [c["lead_id"] for c in reports[-1].changes]
+    assert reports[-1].summary["unrouted"] == 1
+    # What the replay read, lead by lead: each once, in capture order, with its decisions.
+    start, end = reports[-1].window_start, reports[-1].window_end
+    for chunk in (1, 2, 7, 2000):
+        rows = [row for rows in lead_rows(start, end, chunk) for row in rows]
+        assert all(len(rows) <= chunk for rows in lead_rows(start, end, chunk))
+        ids = [row.snapshot["id"] for row in rows]
+        captured = sorted([*leads, unrouted], key=lambda lead: (lead.captured_at, lead.pk))
+        assert ids == [lead.pk for lead in captured]
+        by_id = {row.snapshot["id"]: row for row in rows}
+        assert by_id[unrouted.pk].stored is None and by_id[unrouted.pk].moved_by == ()
+        assert [by_id[pk].moved_by for pk in moved] == [("manual",), ("manual",), ("manual",) * 2]
+        for pk in moved:
+            first = Decision.objects.filter(lead_id=pk, kind="auto").earliest("created_at", "pk")
+            assert by_id[pk].stored.pk == first.pk and by_id[pk].stored.rep_id == first.rep_id
