@@ -9,7 +9,7 @@ pool states, territories, team managers, conversion rates and business hours. Th
 call serves live routing (under the pool-state lock), the preview, the replay and the
 benchmarks. The modules:
 
-- inputs.py: the frozen input types, the state update, ``apply_update`` and ``refund``;
+- inputs.py: the frozen input types, the state update and ``apply_update``;
 - territories.py: hierarchical territory matching, most specific wins;
 - conditions.py: rule condition trees, parsed once, and the derived facts;
 - methods.py: the distribution methods and their fairness rules;
@@ -17,8 +17,8 @@ benchmarks. The modules:
 - moves.py: the decisions of steps after routing (escalation, claim, release, manual
   reassignment, handover, triage), explained the same way;
 - experiments.py: A/B experiments, a lead's arm by a stable hash;
-- ledger.py: the fairness arithmetic (weights, targets, catch-up) the methods and the
-  fairness ledger share;
+- ledger.py: the fairness arithmetic (weights, targets, catch-up, the junk ``refund``) the
+  methods and the fairness ledger share;
 - lint.py: what can be proved about a rule set without a lead (unreachable rules, hours
   nobody works, overlapping territories).
 """
@@ -51,8 +51,8 @@ from routing.engine.inputs import (
     Territory,
     World,
     apply_update,
-    refund,
 )
+from routing.engine.ledger import refund
 from routing.engine.methods import Candidate
 from routing.engine.moves import (
     ESCALATION_METHODS,

@@ -182,23 +182,6 @@ def apply_update(state: PoolState, update: StateUpdate) -> PoolState:
     )
 
 
-def refund(state: PoolState, rep_id: int, pool: Pool) -> PoolState:
-    """Take a junk or duplicate lead back out of the pool's fairness counts.
-
-    The rep's rotation count drops by one (never below 0), so weighted shares recover; in a
-    round robin or score-tier pool, whose turns follow the pointer rather than the counts,
-    the rep is also owed a catch-up turn (within the pool's ``catch_up_limit``). Only call
-    it for a lead that was counted: owner-routed and manager leads never enter the counts.
-    """
-    assigned = {**state.assigned, rep_id: max(0, state.assigned.get(rep_id, 0) - 1)}
-    credits = dict(state.credits)
-    if pool.method in (Method.ROUND_ROBIN, Method.SCORE_TIERS):
-        limit = pool.settings.catch_up_limit
-        credits[rep_id] = min(limit, credits.get(rep_id, 0) + 1)
-        credits = {k: v for k, v in credits.items() if v > 0}
-    return replace(state, assigned=assigned, credits=credits)
-
-
 @dataclass(frozen=True)
 class World:
     """Everything besides the lead and the rules that a decision reads."""

@@ -43,7 +43,7 @@ from reps.availability import (
     effective_weight,
     rep_eligibility,
 )
-from routing.engine.inputs import Method, Pool, PoolSettings
+from routing.engine.inputs import Method, Pool, PoolSettings, PoolState
 
 UNKNOWN_REP = "unknown_rep"
 # The rep declined this lead or held it before (World.excluded).
@@ -114,6 +114,25 @@ def weighted_catch_up(behind: float, limit: int) -> float:
     if behind <= max(limit, 1):
         return behind
     return float(max(0, limit))
+
+
+def refund(state: PoolState, rep_id: int, pool: Pool) -> PoolState:
+    """Take a junk or duplicate lead back out of the pool's fairness counts (the ledger's
+    "refunds" column is these leads).
+
+    The rep's rotation count drops by one (never below 0), so weighted shares recover; in a
+    round robin or score-tier pool, whose turns follow the pointer rather than the counts,
+    the rep is also owed a catch-up turn, by the round robin's own credit rule
+    (``rotation_catch_up``: within the pool's ``catch_up_limit``). Only call it for a lead
+    that was counted: owner-routed and manager leads never enter the counts.
+    """
+    assigned = {**state.assigned, rep_id: max(0, state.assigned.get(rep_id, 0) - 1)}
+    credits = dict(state.credits)
+    if pool.method in ROTATION_METHODS:
+        owed = rotation_catch_up(credits.get(rep_id, 0) + 1, pool.settings.catch_up_limit)
+        credits[rep_id] = owed
+        credits = {k: v for k, v in credits.items() if v > 0}
+    return replace(state, assigned=assigned, credits=credits)
 
 
 def schedule_reasons(
