@@ -3,7 +3,6 @@ message fit to show the person who sent the data."""
 
 import re
 import unicodedata
-import zoneinfo
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
@@ -12,6 +11,8 @@ import pycountry
 import tldextract
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+
+from reps.models import iana_timezones
 
 # Country names come from two maintained data sets: pycountry (ISO 3166-1 names, official
 # names, common names, "Korea, Republic of" read both ways) and Babel's CLDR territory names
@@ -369,7 +370,7 @@ def parse_money(raw: object) -> Decimal | None:
 
 @lru_cache(maxsize=1)
 def _timezones() -> dict[str, str]:
-    return {name.lower(): name for name in zoneinfo.available_timezones()}
+    return {name.lower(): name for name in iana_timezones()}
 
 
 def normalize_timezone(raw: str) -> str:
