@@ -504,6 +504,8 @@ LEADHUB_THROTTLE_METRICS = _rate("LEADHUB_THROTTLE_METRICS", "60/minute")  # per
 # Hosted forms (/f/<slug>/ and /f/<slug>/submit): per client IP over all forms, and per form.
 LEADHUB_FORM_SUBMIT_RATE_PER_IP = _rate("LEADHUB_FORM_SUBMIT_RATE_PER_IP", "20/hour")
 LEADHUB_FORM_SUBMIT_RATE_PER_FORM = _rate("LEADHUB_FORM_SUBMIT_RATE_PER_FORM", "1000/hour")
+# Partial saves come as a visitor fills each field in: a form of ten fields is ten a visit.
+LEADHUB_FORM_PARTIAL_RATE_PER_IP = _rate("LEADHUB_FORM_PARTIAL_RATE_PER_IP", "600/hour")
 
 # Sign-in lockout (django-axes, counted in its database table): after this many failed
 # sign-ins on /login/, /admin/ or POST /api/auth/token/, more are refused (429, the lockout

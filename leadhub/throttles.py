@@ -145,6 +145,18 @@ def form_submit_wait(request: HttpRequest, *, form_id: int) -> int | None:
     return None
 
 
+def form_partial_wait(request: HttpRequest) -> int | None:
+    """Count one partial save (``/f/<slug>/partial``: the fields as a visitor fills them
+    in) against the per-IP limit (LEADHUB_FORM_PARTIAL_RATE_PER_IP), over all forms. None
+    when it may go on; otherwise the seconds to wait (the Retry-After)."""
+    throttle = _KeyedThrottle(
+        "form_partial_ip", "LEADHUB_FORM_PARTIAL_RATE_PER_IP", _ip_key(request)
+    )
+    if not throttle.allow_request(request, None):
+        return retry_after(throttle.wait())
+    return None
+
+
 # --- Sign-in lockout (django-axes) ------------------------------------------------------
 
 

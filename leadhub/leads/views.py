@@ -32,7 +32,7 @@ from leadhub.leads.forms import LeadWebForm, visit_initial
 from leadhub.leads.intake import LeadDataError
 from leadhub.leads.models import Channel, WebForm
 from leadhub.leads.services import CaptureResult, lead_capture, lead_capture_partial
-from leadhub.throttles import client_ip, form_submit_wait
+from leadhub.throttles import client_ip, form_partial_wait, form_submit_wait
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +143,8 @@ def form_partial(request: HttpRequest, slug: str) -> HttpResponse:
 
     Only the form's visible fields are kept, other keys are ignored. 204 when stored;
     400 ``{"errors": {field: [reasons]}}`` names the invalid fields, while the valid ones
-    sent with them are still stored.
+    sent with them are still stored. Past the per-IP limit
+    (LEADHUB_FORM_PARTIAL_RATE_PER_IP), 429 with Retry-After and nothing stored.
     """
     webform = WebForm.objects.filter(slug=slug, active=True, capture_partial=True).first()
     if webform is None:
@@ -164,6 +165,9 @@ def form_partial(request: HttpRequest, slug: str) -> HttpResponse:
         )
     if request.method == "OPTIONS":
         return _preflight(origin)
+    wait = form_partial_wait(request)
+    if wait is not None:
+        return _allow_origin(_busy_json(wait), origin)
     form = LeadWebForm(webform, posted, partial=True)
     form.is_valid()
     errors = form.errors_json()

@@ -233,6 +233,29 @@ def test_form_submissions_past_the_per_form_rate_get_429_whatever_their_ip():
     assert submit(client, "b", 9, REMOTE_ADDR="198.51.100.9").status_code == 201
 
 
+@override_settings(LEADHUB_FORM_PARTIAL_RATE_PER_IP="2/hour")
+def test_partial_saves_past_the_per_ip_rate_get_429_and_store_nothing():
+    WebFormFactory(slug="a", capture_partial=True)
+    WebFormFactory(slug="b", capture_partial=True)
+    client = Client()
+
+    def save(slug: str, field: dict[str, str], **extra: str):
+        data = {"lh_session": "s" * 32, **field}
+        return client.post(f"/f/{slug}/partial", data, headers={"Origin": ORIGIN}, **extra)
+
+    answers = [save("a", {"email": "ana@initech.com"}), save("b", {"company": "Initech"})]
+    refused = save("a", {"first_name": "Ana"})
+
+    assert [r.status_code for r in answers] == [204, 204]
+    assert_limited(refused, at_most=3600)
+    assert refused["Access-Control-Allow-Origin"] == ORIGIN
+    assert not Lead.objects.filter(first_name="Ana").exists()
+    # A preflight is not a save, and another address has its own count.
+    preflight = client.options("/f/a/partial", headers={"Origin": ORIGIN})
+    assert preflight.status_code == 204
+    assert save("a", {"first_name": "Ana"}, REMOTE_ADDR="198.51.100.7").status_code == 204
+
+
 def test_a_page_browser_gets_the_busy_page_from_submit(settings):
     settings.LEADHUB_FORM_SUBMIT_RATE_PER_IP = "1/hour"
     WebFormFactory(slug="a")
