@@ -15,7 +15,8 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count
+from auditlog.models import LogEntry
+from django.db.models import Count, Q
 
 from leadhub.leads.models import OPEN_STATUSES, Lead
 from reps.availability import Presence, RepSnapshot
@@ -286,3 +287,48 @@ def stored_details(decision_ids: list[int]) -> dict[int, StoredDetail]:
     """The full stored decisions (candidates, explanation, when made) of a few leads."""
     rows = Decision.objects.filter(pk__in=decision_ids).values_list("pk", "payload", "created_at")
     return {pk: StoredDetail(payload or {}, created_at) for pk, payload, created_at in rows}
+
+
+# The set-up a replay takes as today's (``replay_world``), by django-auditlog's model names.
+SETUP_MODELS = {
+    "reps": ("rep", "workinghours", "team"),
+    "routing": ("pool", "poolmember", "territory"),
+}
+# Changes that are not the set-up's: presence is not replayed at all (every rep is online).
+NOT_SETUP = frozenset({"presence", "presence_changed_at"})
+ACTIONS = {
+    LogEntry.Action.CREATE: "added",
+    LogEntry.Action.UPDATE: "changed",
+    LogEntry.Action.DELETE: "removed",
+}
+
+
+def setup_changes(start: datetime, limit: int = 20) -> dict[str, Any]:
+    """The changes to the set-up since ``start`` that the audit log recorded: the replay
+    decides with today's set-up, so a lead decided before one of them may differ for it
+    (the report's reason "setup"). Their count, and the latest ``limit`` of them, newest
+    first."""
+    which = Q()
+    for app, models in SETUP_MODELS.items():
+        which |= Q(content_type__app_label=app, content_type__model__in=models)
+    entries = (
+        LogEntry.objects.filter(which, timestamp__gte=start)
+        .order_by("-timestamp", "-pk")
+        .values_list("timestamp", "action", "content_type__model", "object_repr", "changes")
+    )
+    count, listed = 0, []
+    for at, action, model, name, changes in entries.iterator(chunk_size=CHUNK):
+        fields = sorted(set(changes or {}) - NOT_SETUP)
+        if action == LogEntry.Action.UPDATE and not fields:
+            continue
+        count += 1
+        if len(listed) < limit:
+            listed.append(
+                {
+                    "at": at.isoformat(),
+                    "what": f"{model} {name}",
+                    "action": ACTIONS.get(action, str(action)),
+                    "fields": fields if action == LogEntry.Action.UPDATE else [],
+                }
+            )
+    return {"count": count, "listed": listed}

@@ -19,6 +19,7 @@ from routing.replay.inputs import (
     lead_rows,
     load_at,
     replay_world,
+    setup_changes,
     snapshot_fields,
     states_at,
     stored_details,
@@ -32,7 +33,8 @@ ASSUMPTIONS = [
     "lead; stored decisions that skipped an offline or away rep are named 'presence'.",
     "The set-up is today's (pools and members, territories, reps' settings, working hours, "
     "account owners); working hours, time off, holidays and ramp-up are evaluated at each "
-    "lead's capture instant.",
+    "lead's capture instant. The set-up's changes since the window began (from the audit "
+    "log) are listed: leads decided before one may differ for it.",
     "Each pool's rotation starts as its first stored decision in the window read it; caps "
     "count the replayed assignments (a replayed lead stays open until the lead really "
     "closed) on top of the leads held at the window's start.",
@@ -160,6 +162,7 @@ def replay_fill(report: ReplayReport, *, keep: int = KEEP, chunk: int = CHUNK) -
             "in_force": str(in_force) if in_force else None,
             "reason_words": {k: REASONS[k] for k in summary["reasons"]},
             "listed": len(replay.changes),
+            "setup_changes": setup_changes(start),
             "assumptions": ASSUMPTIONS,
             "presence": "every rep taken as online (presence is not stored over time)",
         }

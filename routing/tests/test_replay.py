@@ -13,7 +13,7 @@ from leadhub.leads.models import Lead
 from leadhub.leads.services import lead_transition
 from leadhub.leads.tests.factories import AccountFactory, LeadFactory
 from reps.models import Rep
-from reps.services import rep_set_presence
+from reps.services import rep_set_presence, rep_update, working_hours_set
 from reps.tests.factories import (
     HolidayCalendarFactory,
     HolidayFactory,
@@ -386,3 +386,26 @@ def test_each_lead_is_read_with_its_own_decisions_whatever_the_chunk(setup):
         for pk in moved:
             first = Decision.objects.filter(lead_id=pk, kind="auto").earliest("created_at", "pk")
             assert by_id[pk].stored.pk == first.pk and by_id[pk].stored.rep_id == first.rep_id
+
+
+def test_the_report_lists_the_set_ups_changes_since_the_window_began_but_not_presence(setup):
+    route_history(setup)
+    before = replay_run(ruleset=setup["version"], days=30).summary["setup_changes"]
+    rep = setup["reps"][1]
+    rep_set_presence(rep=rep, presence="away", actor=None)  # presence is not replayed
+    working_hours_set(rep=rep, intervals=[(0, time(8), time(12))])
+    rep_update(rep=rep, weight=3)
+
+    after = replay_run(ruleset=setup["version"], days=30).summary["setup_changes"]
+
+    assert after["count"] - before["count"] == 2  # presence is not counted
+    newest = [(c["what"], c["action"], c["fields"]) for c in after["listed"][:2]]
+    assert newest[0] == (f"rep {rep}", "changed", ["weight"])
+    assert newest[1][0].startswith("workinghours ")
+    # Nothing older than the window: a 1-day replay of a set-up made "today" sees it all,
+    # a replay whose window began after every change sees none.
+    with time_machine.travel(timezone.now() + timedelta(days=2), tick=False):
+        assert replay_run(ruleset=setup["version"], days=1).summary["setup_changes"] == {
+            "count": 0,
+            "listed": [],
+        }

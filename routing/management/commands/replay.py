@@ -46,6 +46,13 @@ class Command(BaseCommand):
         out(f"SLA load, peak leads per rep per business hour: "
             f"{load['max_before']} -> {load['max_after']}")  # fmt: skip
         out(f"Presence: {s['presence']}.")
+        setup = s["setup_changes"]
+        if setup["count"]:
+            out(f"Set-up changes since the window began (audit log): {setup['count']}; "
+                "leads decided before one may differ for it.")  # fmt: skip
+            for c in setup["listed"]:
+                fields = f": {', '.join(c['fields'])}" if c["fields"] else ""
+                out(f"  {c['at'][:16]}  {c['what']} {c['action']}{fields}")
         for change in report.changes[: max(0, options["list"])]:
             before, after = change["before"] or {}, change["after"]
             out(f"  lead #{change['lead_id']}: {before.get('outcome', '-')} "
