@@ -11,11 +11,13 @@ Presence is not stored over time, so every rep is taken as available.
 
 from collections import defaultdict
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from auditlog.models import LogEntry
+from django.db import connection
 from django.db.models import Count, Q
 
 from leadhub.leads.models import OPEN_STATUSES, Lead
@@ -233,8 +235,6 @@ def lead_rows(
     its stored routing decision: one query (the leads joined to their decisions, a row per
     decision, so one snapshot of both), fetched ``chunk`` rows at a time; nothing is kept
     between chunks."""
-    n = len(fields)
-    at_id = fields.index("id")
     rows = (
         Lead.objects.filter(captured_at__gte=start, captured_at__lt=end)
         .order_by("captured_at", "pk", "decisions__created_at", "decisions__id")
@@ -246,6 +246,14 @@ def lead_rows(
         )
         .iterator(chunk_size=chunk)
     )
+    with _timestamps_in_c():
+        yield from _grouped(rows, fields, chunk)
+
+
+def _grouped(rows: Iterator[tuple], fields: tuple[str, ...], chunk: int) -> Iterator[list[LeadRow]]:
+    """The joined rows grouped by lead, ``chunk`` leads at a time."""
+    n = len(fields)
+    at_id = fields.index("id")
     auto = Decision.Kind.AUTO
     batch: list[LeadRow] = []
     snapshot: dict[str, Any] | None = None
@@ -287,6 +295,46 @@ def stored_details(decision_ids: list[int]) -> dict[int, StoredDetail]:
     """The full stored decisions (candidates, explanation, when made) of a few leads."""
     rows = Decision.objects.filter(pk__in=decision_ids).values_list("pk", "payload", "created_at")
     return {pk: StoredDetail(payload or {}, created_at) for pk, payload, created_at in rows}
+
+
+@contextmanager
+def _timestamps_in_c() -> Iterator[None]:
+    """On PostgreSQL, while a replay reads: timestamps parsed by psycopg's own loader,
+    written in C, instead of the pure-Python one Django registers on each connection (a
+    regular expression per value: half of a replay's read time). The C class cannot be
+    subclassed, so a thin Python loader calls it and carries the ``timezone`` Django
+    checks. Both give aware datetimes in the session's zone, UTC: the same instants.
+    Django's loader is put back after the read, whatever happens (a test checks both)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    from psycopg import adapters, pq
+    from psycopg.adapt import Loader as Loader_
+    from psycopg.postgres import types
+
+    connection.ensure_connection()
+    mapping = connection.connection.adapters
+    oid = types["timestamptz"].oid
+    django_loader = mapping.get_loader(oid, pq.Format.TEXT)
+    fast = adapters.get_loader(oid, pq.Format.TEXT)
+
+    class Loader(Loader_):
+        # Django compares this with the connection's zone on every cursor it opens, and
+        # registers its own loader on the cursor when they differ.
+        timezone = django_loader.timezone
+
+        def __init__(self, oid: int, context: Any = None) -> None:
+            super().__init__(oid, context)
+            self._fast = fast(oid, context).load
+
+        def load(self, data: Any) -> datetime:
+            return self._fast(data)
+
+    mapping.register_loader(oid, Loader)
+    try:
+        yield
+    finally:
+        mapping.register_loader(oid, django_loader)
 
 
 # The set-up a replay takes as today's (``replay_world``), by django-auditlog's model names.

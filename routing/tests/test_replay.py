@@ -409,3 +409,33 @@ def test_the_report_lists_the_set_ups_changes_since_the_window_began_but_not_pre
             "count": 0,
             "listed": [],
         }
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_read_parses_timestamps_in_c_and_puts_djangos_loader_back(setup):
+    """The same instants as the ORM reads, and Django's loader back afterwards, also when
+    the reader stops early (an error in the replay)."""
+    from psycopg import pq
+    from psycopg.postgres import types
+
+    leads = route_history(setup)
+    oid = types["timestamptz"].oid
+    connection.ensure_connection()
+    django_loader = connection.connection.adapters.get_loader(oid, pq.Format.TEXT)
+    start, end = FIRST - timedelta(days=1), timezone.now()
+
+    rows = [row for chunk in lead_rows(start, end, chunk=7) for row in chunk]
+
+    assert connection.connection.adapters.get_loader(oid, pq.Format.TEXT) is django_loader
+    by_id = {lead.pk: lead for lead in Lead.objects.filter(pk__in=[lead.pk for lead in leads])}
+    for row in rows:
+        lead = by_id[row.snapshot["id"]]
+        assert row.snapshot["captured_at"] == lead.captured_at
+        assert row.snapshot["captured_at"].utcoffset() == timedelta(0)
+        assert row.snapshot["closed_at"] == lead.closed_at
+    assert any(row.snapshot["closed_at"] for row in rows)
+    reader = lead_rows(start, end, chunk=7)
+    next(reader)
+    assert connection.connection.adapters.get_loader(oid, pq.Format.TEXT) is not django_loader
+    reader.close()
+    assert connection.connection.adapters.get_loader(oid, pq.Format.TEXT) is django_loader
