@@ -29,8 +29,6 @@ over 200 routes).
 """
 
 import argparse
-import io
-import json
 import random
 import statistics
 import sys
@@ -40,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_intake import database_version, describe, in_throwaway_database
+from bench_intake import copy_rows, database_version, describe, in_throwaway_database
 
 TARGET_RATIO = 4.0
 TARGET_HISTORY_RATIO = 1.2
@@ -303,29 +301,14 @@ def load_history(count: int, reps: list, offset: int) -> float:
         base = {f.attname: getattr(template, f.attname) for f in fields}
         columns = [f.column for f in fields]
 
-        def text(value: Any) -> str:
-            if value is None:
-                return "\\N"
-            if isinstance(value, bool):
-                return "t" if value else "f"
-            if isinstance(value, (dict, list)):
-                value = json.dumps(value)
-            elif hasattr(value, "isoformat"):
-                value = value.isoformat()
-            return str(value).replace("\\", "\\\\").replace("\t", " ").replace("\n", " ")
-
-        raw = connection.cursor().connection  # psycopg 3
-        sql = f"COPY leads_lead ({', '.join(columns)}) FROM STDIN"
-        with raw.cursor() as cursor, cursor.copy(sql) as copy:
-            buffer = io.StringIO()
-            for i in range(count):
-                values = {**base, **row(i)}
-                buffer.write("\t".join(text(values[f.attname]) for f in fields) + "\n")
-                if buffer.tell() > 8_000_000:
-                    copy.write(buffer.getvalue())
-                    buffer = io.StringIO()
-            copy.write(buffer.getvalue())
-        raw.commit() if not raw.autocommit else None
+        copy_rows(
+            "leads_lead",
+            columns,
+            (
+                [values[f.attname] for f in fields]
+                for values in ({**base, **row(i)} for i in range(count))
+            ),
+        )
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE leads_lead")
     else:

@@ -24,8 +24,6 @@ linear in leads (the per lead cost flat from 10k to 100k), memory flat.
 """
 
 import argparse
-import io
-import json
 import random
 import resource
 import sys
@@ -37,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_intake import database_version, in_throwaway_database
+from bench_intake import copy_rows, database_version, in_throwaway_database
 
 TARGET_SECONDS_100K = 10.0
 TARGET_SECONDS_1M = 100.0
@@ -156,34 +154,6 @@ def set_up(rng: random.Random) -> dict[str, Any]:
     # The draft: webinar leads go to nurture instead of a pool.
     draft.rules.filter(name="Source webinar").update(action="nurture", action_pool=None)
     return {"version": version, "draft": draft}
-
-
-def copy_rows(table: str, columns: list[str], rows: Any) -> None:
-    from django.db import connection
-
-    def text(value: Any) -> str:
-        if value is None:
-            return "\\N"
-        if isinstance(value, bool):
-            return "t" if value else "f"
-        if isinstance(value, (dict, list)):
-            value = json.dumps(value)
-        elif hasattr(value, "isoformat"):
-            value = value.isoformat()
-        return str(value).replace("\\", "\\\\").replace("\t", " ").replace("\n", " ")
-
-    raw = connection.cursor().connection
-    with (
-        raw.cursor() as cursor,
-        cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
-    ):
-        buffer = io.StringIO()
-        for row in rows:
-            buffer.write("\t".join(text(v) for v in row) + "\n")
-            if buffer.tell() > 8_000_000:
-                copy.write(buffer.getvalue())
-                buffer = io.StringIO()
-        copy.write(buffer.getvalue())
 
 
 def load_leads(count: int, first_id: int, rng: random.Random, version) -> float:
