@@ -340,8 +340,8 @@ class ReplayReport(models.Model):
     ruleset = models.ForeignKey(
         RuleSet, null=True, blank=True, on_delete=models.SET_NULL, related_name="replays"
     )
-    # "Draft" or "Version 3", kept in case the rule set row goes (the draft is deleted on
-    # publishing).
+    # "Draft" or "Version 3", kept in case the rule set row goes (a draft deleted in the
+    # admin; publishing keeps the draft and copies its rules into the new version).
     ruleset_label = models.CharField(max_length=40)
     days = models.PositiveIntegerField()
     window_start = models.DateTimeField()
